@@ -1,0 +1,54 @@
+# Two commands matter: `make run` and `make test` (see README). Everything else is a step.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+MODEL := models/complaints.tar.gz
+TRAINING := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+export ACTION_ENDPOINT_URL ?= http://localhost:5055/webhook
+export RASA_TRACKER_DB ?= var/rasa_tracker.db
+export PYTHONPATH := $(CURDIR)
+# Rasa's telemetry would try the network on first use; these machines have none.
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 3
+
+.PHONY: run test setup system-deps model validate test-unit test-e2e test-stories eval bench clean
+
+run: setup model
+	$(PY) -m bot.launcher
+
+test: setup system-deps model validate test-unit test-stories
+
+setup: $(VENV)/.installed
+$(VENV)/.installed: requirements.lock pyproject.toml scripts/setup.sh
+	scripts/setup.sh
+
+system-deps:
+	scripts/install_system_deps.sh
+
+# Retrained only when the training data or the config changed.
+model: $(MODEL)
+$(MODEL): $(TRAINING) | setup
+	@mkdir -p var models
+	$(RASA) train --fixed-model-name complaints --out models
+	@touch $(MODEL)
+
+validate: setup
+	$(RASA) data validate
+
+test-unit: setup model
+	$(PY) -m pytest -q tests
+
+# Conversations as conversations: Rasa's end-to-end stories (NLU + dialogue).
+test-stories: setup model
+	$(RASA) test core --stories tests/e2e --model $(MODEL) --fail-on-prediction-errors --out var/test-results
+
+# Held-out NLU and fact-extraction accuracy (never trained on).
+eval: setup model
+	$(PY) scripts/evaluate_heldout.py
+
+bench: setup model
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf models var .pytest_cache

@@ -1,0 +1,1 @@
+"""Custom actions of the complaint assistant, split by concern (see README)."""

@@ -1,0 +1,48 @@
+"""Shared resources of the action server, opened on first use (never at import)."""
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import date, datetime, timezone
+from typing import Optional
+
+from bot.catalog import Catalog, load_catalog
+from bot.tickets import open_store
+from bot.tickets.store import TicketStore
+
+_store: Optional[TicketStore] = None
+_store_lock = asyncio.Lock()
+
+
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+async def ticket_store() -> TicketStore:
+    global _store
+    if _store is None:
+        async with _store_lock:
+            if _store is None:
+                _store = open_store(
+                    url=os.environ.get("REDIS_URL") or None,
+                    sqlite_path=os.environ.get("TICKETS_DB") or None,
+                    prefix=catalog().business.get("ticket_id_prefix", "C-"),
+                )
+    return _store
+
+
+async def reset_ticket_store() -> None:
+    """For tests that switch stores between cases."""
+    global _store
+    if _store is not None:
+        await _store.close()
+    _store = None
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def today(cat: Catalog) -> date:
+    """'Yesterday' means yesterday where the business is, not in UTC."""
+    return now().astimezone(cat.tz).date()

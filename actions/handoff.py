@@ -1,0 +1,97 @@
+"""Hand-off to a human: persist the ticket first, then tell the customer, then go quiet."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.catalog import human_date
+from bot.tickets.model import iso
+from actions import context, ticketing
+
+
+def wait_text(now=None) -> str:
+    cat = context.catalog()
+    moment = now or context.now()
+    handoff = cat.data.get("handoff", {})
+    if cat.is_open(moment):
+        return handoff.get("usual_wait", "")
+    nxt = cat.next_open(moment)
+    when = f"{nxt:%A} {human_date(nxt.date().isoformat())}, {nxt:%H:%M}" if nxt else "when we next open"
+    return handoff.get("outside_hours_wait", "").format(next_open=when)
+
+
+async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> List[EventType]:
+    ticket = await ticketing.load_or_create(tracker)
+    ticketing.sync_ticket(ticket, tracker)
+    ticket["status"] = "handed_off"
+    ticket["history"].append({"at": iso(), "by": "assistant", "action": "handed_off", "note": reason})
+    # The agent must be able to open the ticket before the customer is told they can expect one.
+    await ticketing.save(ticket)
+    dispatcher.utter_message(
+        response="utter_handoff",
+        ticket_id=ticket["ticket_id"],
+        wait=wait_text(),
+        json_message={"handoff": {"ticket_id": ticket["ticket_id"], "reason": reason}},
+    )
+    return [
+        SlotSet("ticket_id", ticket["ticket_id"]),
+        ActiveLoop(None),
+        SlotSet("requested_slot", None),
+        SlotSet("fallback_count", 0.0),
+        ConversationPaused(),
+    ]
+
+
+class ActionHandOff(Action):
+    def name(self) -> Text:
+        return "action_hand_off"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        return await hand_off(dispatcher, tracker, "customer asked for a person")
+
+
+def bad_input_kind(text: str) -> str:
+    """Why a message could not be understood, so the reply can say something useful."""
+    stripped = (text or "").strip()
+    if not stripped:
+        return "empty"
+    if len(stripped) > 4000:
+        return "too_long"
+    letters = [c for c in stripped if c.isalpha()]
+    if not letters:
+        symbols = [c for c in stripped if not c.isspace()]
+        if symbols and all(unicodedata.category(c) in ("So", "Sk", "Mn", "Cf") or ord(c) > 0x2000 for c in symbols):
+            return "emoji"
+        return "gibberish"
+    latin = sum(1 for c in letters if "LATIN" in unicodedata.name(c, ""))
+    if latin / len(letters) < 0.5:
+        return "language"
+    words = re.findall(r"[a-zA-Z]+", stripped)
+    vowelless = [w for w in words if len(w) > 3 and not re.search(r"[aeiouy]", w, re.IGNORECASE)]
+    if words and len(vowelless) / len(words) > 0.5:
+        return "gibberish"
+    return "unclear"
+
+
+class ActionHandleFallback(Action):
+    """Polite, specific replies to what the assistant can't understand; after a few in a
+    row it stops guessing and hands off (the customer should never be stuck)."""
+
+    def name(self) -> Text:
+        return "action_handle_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        cat = context.catalog()
+        count = int(tracker.get_slot("fallback_count") or 0) + 1
+        limit = cat.data.get("handoff", {}).get("max_consecutive_fallbacks", 3)
+        if count > limit:
+            dispatcher.utter_message(response="utter_fallback_handing_off")
+            return await hand_off(dispatcher, tracker, f"assistant could not understand {count} messages in a row")
+        kind = bad_input_kind(tracker.latest_message.get("text") or "")
+        dispatcher.utter_message(response=f"utter_fallback_{kind}")
+        return [SlotSet("fallback_count", float(count))]

@@ -1,0 +1,90 @@
+"""What a customer's words say beyond the facts: emotion, risk flags and style (seeds 002, 003).
+
+VADER (vaderSentiment) gives the lexicon-based negativity, tuned for short informal
+text with caps and exclamation marks; the catalog's cue lists add what a general
+lexicon can't know (a regulator's name, "third time I've called").
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Dict, Iterable, List, Optional, Tuple
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+EMOTIONS = ("calm", "frustrated", "angry", "distressed")
+RISK_FLAGS = ("regulator", "media", "legal", "abusive_language", "repeat_complaint")
+STYLES = ("analytical", "assertive", "expressive", "reserved")
+
+
+@lru_cache(maxsize=1)
+def _analyzer() -> SentimentIntensityAnalyzer:
+    return SentimentIntensityAnalyzer()
+
+
+def _hits(text: str, cues: Iterable[str]) -> int:
+    lowered = text.lower()
+    return sum(
+        1 for cue in cues
+        if re.search(r"(?<![a-z0-9])" + re.escape(cue.lower()) + r"(?![a-z0-9])", lowered)
+    )
+
+
+def _shouting(text: str) -> float:
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 8:
+        return 0.0
+    return sum(c.isupper() for c in letters) / len(letters)
+
+
+def message_emotion(text: str, signals: Dict[str, List[str]]) -> Tuple[str, float]:
+    """(label, score 0..1) for one message."""
+    if not text or not text.strip():
+        return "calm", 0.0
+    compound = _analyzer().polarity_scores(text[:2000])["compound"]
+    negativity = max(0.0, -compound)
+    distress = _hits(text, signals.get("distressed", []))
+    anger = _hits(text, signals.get("angry", [])) + _hits(text, signals.get("abusive", []))
+    frustration = _hits(text, signals.get("frustrated", []))
+    shouting = _shouting(text) > 0.6 or text.count("!") >= 3
+    if distress:
+        return "distressed", round(min(1.0, 0.6 + 0.15 * distress + 0.2 * negativity), 2)
+    if anger or (shouting and negativity > 0.2):
+        return "angry", round(min(1.0, 0.55 + 0.1 * anger + 0.25 * negativity + (0.1 if shouting else 0)), 2)
+    if frustration or negativity >= 0.3:
+        return "frustrated", round(min(0.6, 0.3 + 0.05 * frustration + 0.3 * negativity), 2)
+    return "calm", round(0.3 * negativity, 2)
+
+
+def overall_emotion(texts: Iterable[str], signals: Dict[str, List[str]]) -> Dict[str, object]:
+    """The strongest emotion shown so far: a customer who was angry and then typed
+    'ok' is still an angry customer for whoever calls them back."""
+    best = ("calm", 0.0)
+    for text in texts:
+        label, score = message_emotion(text, signals)
+        if score > best[1] or (label != "calm" and best[0] == "calm"):
+            best = (label, score)
+    return {"label": best[0], "score": best[1]}
+
+
+def risk_flags(texts: Iterable[str], signals: Dict[str, List[str]]) -> List[str]:
+    joined = "\n".join(texts)
+    flags = [flag for flag in ("regulator", "media", "legal", "repeat_complaint") if _hits(joined, signals.get(flag, []))]
+    if _hits(joined, signals.get("abusive", [])):
+        flags.append("abusive_language")
+    return flags
+
+
+def style_hint(texts: List[str], style_cues: Dict[str, List[str]]) -> Optional[str]:
+    """Seed 003's four customer styles, from word choice and rhythm; None when unclear."""
+    joined = "\n".join(texts)
+    if not joined.strip():
+        return None
+    scores = {style: _hits(joined, style_cues.get(style, [])) for style in STYLES}
+    scores["expressive"] += joined.count("!") // 2
+    scores["analytical"] += joined.count("?") // 2
+    words = len(joined.split())
+    if words and words / max(1, len(texts)) < 6 and not any(scores.values()):
+        scores["reserved"] += 1
+    style, score = max(scores.items(), key=lambda item: item[1])
+    return style if score > 0 else None

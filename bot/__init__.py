@@ -1,0 +1,1 @@
+"""Complaint first-contact assistant: shared services (catalog, tickets, agent API, channels)."""

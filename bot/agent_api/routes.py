@@ -1,0 +1,19 @@
+"""URL table (aiohttp-demos style: one place to see the whole API)."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.agent_api import views
+
+
+def setup_routes(app: web.Application) -> None:
+    # "health" is the only route name the auth middleware lets through.
+    app.router.add_get("/health", views.health, name="health")
+    app.router.add_get("/api/tickets", views.list_tickets, name="tickets")
+    app.router.add_get("/api/tickets/{ticket_id}", views.get_ticket, name="ticket")
+    app.router.add_post("/api/tickets/{ticket_id}/claim", views.claim, name="claim")
+    app.router.add_post("/api/tickets/{ticket_id}/resolve", views.resolve, name="resolve")
+    app.router.add_post("/api/tickets/{ticket_id}/handback", views.handback, name="handback")
+    app.router.add_get("/api/handoffs", views.list_handoffs, name="handoffs")
+    app.router.add_get("/api/callbacks", views.list_callbacks, name="callbacks")
+    app.router.add_post("/api/callbacks/{ticket_id}/done", views.callback_done, name="callback_done")

@@ -1,0 +1,184 @@
+"""Request handlers. Each mutation loads the ticket, checks the state it is in,
+changes it and appends a history entry saying who did what and when."""
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any, Dict, Optional
+from urllib.parse import quote
+
+import aiohttp
+from aiohttp import web
+
+from bot.agent_api.config import CONFIG_KEY, HTTP_KEY, STORE_KEY
+from bot.agent_api.middlewares import ApiError
+from bot.tickets.model import CALLBACK_OUTCOMES, STATUSES, iso, utcnow
+
+MAX_AGENT_LEN = 100
+MAX_NOTE_LEN = 2000
+MAX_LIMIT = 1000
+FINAL_OUTCOMES = ("done", "cancelled")
+
+
+# -- input helpers -------------------------------------------------------------
+def _ticket_id(request: web.Request) -> str:
+    ticket_id = request.match_info["ticket_id"]
+    prefix = re.escape(request.app[CONFIG_KEY].ticket_prefix)
+    # 4+ digits: the counter is zero-padded to 4 but may outgrow it on a busy day.
+    if not re.fullmatch(rf"{prefix}\d{{8}}-\d{{4,}}", ticket_id):
+        raise ApiError(400, f"malformed ticket id: {ticket_id!r}")
+    return ticket_id
+
+
+async def _body(request: web.Request) -> Dict[str, Any]:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "body must be valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "body must be a JSON object")
+    return body
+
+
+def _agent(body: Dict[str, Any]) -> str:
+    agent = body.get("agent")
+    if not isinstance(agent, str) or not agent.strip():
+        raise ApiError(400, "'agent' must be a non-empty string")
+    if len(agent) > MAX_AGENT_LEN:
+        raise ApiError(400, f"'agent' is longer than {MAX_AGENT_LEN} characters")
+    return agent.strip()
+
+
+def _note(body: Dict[str, Any]) -> Optional[str]:
+    note = body.get("note")
+    if note is None:
+        return None
+    if not isinstance(note, str):
+        raise ApiError(400, "'note' must be a string")
+    if len(note) > MAX_NOTE_LEN:
+        raise ApiError(400, f"'note' is longer than {MAX_NOTE_LEN} characters")
+    return note
+
+
+async def _load(request: web.Request, ticket_id: str) -> Dict[str, Any]:
+    ticket = await request.app[STORE_KEY].get(ticket_id)
+    if ticket is None:
+        raise ApiError(404, f"no ticket {ticket_id}")
+    return ticket
+
+
+def _record(ticket: Dict[str, Any], agent: str, action: str, note: Optional[str] = None) -> None:
+    ticket.setdefault("history", []).append({"at": iso(utcnow()), "by": agent, "action": action, "note": note})
+
+
+async def _save(request: web.Request, ticket: Dict[str, Any]) -> web.Response:
+    return web.json_response(await request.app[STORE_KEY].save(ticket))
+
+
+# -- read ----------------------------------------------------------------------
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def list_tickets(request: web.Request) -> web.Response:
+    status = request.query.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise ApiError(400, f"unknown status {status!r}; expected one of {list(STATUSES)}")
+    conversation_id = request.query.get("conversation_id") or None
+    raw_limit = request.query.get("limit") or "100"
+    if not re.fullmatch(r"[0-9]{1,7}", raw_limit) or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        raise ApiError(400, f"'limit' must be an integer from 1 to {MAX_LIMIT}")
+    tickets = await request.app[STORE_KEY].find(conversation_id=conversation_id, status=status, limit=int(raw_limit))
+    return web.json_response({"tickets": tickets})
+
+
+async def get_ticket(request: web.Request) -> web.Response:
+    return web.json_response(await _load(request, _ticket_id(request)))
+
+
+async def list_handoffs(request: web.Request) -> web.Response:
+    return web.json_response({"handoffs": await request.app[STORE_KEY].handoffs()})
+
+
+async def list_callbacks(request: web.Request) -> web.Response:
+    return web.json_response({"callbacks": await request.app[STORE_KEY].callbacks()})
+
+
+# -- write ---------------------------------------------------------------------
+async def claim(request: web.Request) -> web.Response:
+    ticket_id = _ticket_id(request)
+    body = await _body(request)
+    agent, note = _agent(body), _note(body)
+    ticket = await _load(request, ticket_id)
+    if ticket.get("status") in ("resolved", "closed"):
+        raise ApiError(409, f"ticket {ticket_id} is {ticket['status']}")
+    previous = ticket.get("assignee")
+    if previous and previous != agent:
+        # Re-claiming is allowed (shift change), but must not erase who had it.
+        note = f"taken over from {previous}" + (f": {note}" if note else "")
+    ticket["assignee"] = agent
+    _record(ticket, agent, "claimed", note)
+    return await _save(request, ticket)
+
+
+async def resolve(request: web.Request) -> web.Response:
+    ticket_id = _ticket_id(request)
+    body = await _body(request)
+    agent, note = _agent(body), _note(body)
+    ticket = await _load(request, ticket_id)
+    if ticket.get("status") in ("resolved", "closed"):
+        raise ApiError(409, f"ticket {ticket_id} is already {ticket['status']}")
+    ticket["status"] = "resolved"
+    _record(ticket, agent, "resolved", note)
+    return await _save(request, ticket)
+
+
+async def _resume_in_rasa(request: web.Request, conversation_id: str) -> None:
+    config = request.app[CONFIG_KEY]
+    url = f"{config.rasa_url.rstrip('/')}/conversations/{quote(conversation_id, safe='')}/tracker/events"
+    params = {"token": config.rasa_token} if config.rasa_token else None
+    try:
+        async with request.app[HTTP_KEY].post(
+            url, params=params, json={"event": "resume"}, timeout=aiohttp.ClientTimeout(total=config.rasa_timeout)
+        ) as resp:
+            if resp.status >= 300:
+                raise ApiError(502, f"rasa refused the resume event (HTTP {resp.status})")
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        raise ApiError(502, f"rasa unreachable: {type(exc).__name__}") from None
+
+
+async def handback(request: web.Request) -> web.Response:
+    ticket_id = _ticket_id(request)
+    body = await _body(request)
+    agent, note = _agent(body), _note(body)
+    ticket = await _load(request, ticket_id)
+    if ticket.get("status") != "handed_off":
+        raise ApiError(409, f"ticket {ticket_id} is {ticket.get('status')}, not handed_off")
+    if not ticket.get("conversation_id"):
+        raise ApiError(409, f"ticket {ticket_id} has no conversation to resume")
+    # Rasa first: if the bot cannot take the conversation back, the ticket must
+    # stay with the humans rather than claim a bot is handling it.
+    await _resume_in_rasa(request, str(ticket["conversation_id"]))
+    ticket["status"] = "open"
+    _record(ticket, agent, "handed_back", note)
+    return await _save(request, ticket)
+
+
+async def callback_done(request: web.Request) -> web.Response:
+    ticket_id = _ticket_id(request)
+    body = await _body(request)
+    agent, note = _agent(body), _note(body)
+    outcome = body.get("outcome")
+    if outcome not in CALLBACK_OUTCOMES:
+        raise ApiError(400, f"'outcome' must be one of {list(CALLBACK_OUTCOMES)}")
+    ticket = await _load(request, ticket_id)
+    callback = ticket.get("callback") or {}
+    if callback.get("status") != "opted_in":
+        raise ApiError(409, f"ticket {ticket_id} has no opted-in callback")
+    if callback.get("outcome") in FINAL_OUTCOMES:
+        raise ApiError(409, f"callback on {ticket_id} is already {callback['outcome']}")
+    callback["outcome"] = outcome
+    callback["completed_at"] = iso(utcnow())
+    ticket["callback"] = callback
+    _record(ticket, agent, f"callback_{outcome}", note)
+    return await _save(request, ticket)

@@ -1,0 +1,138 @@
+"""Redis ticket store: JSON documents plus sorted-set indexes.
+
+Keys (all under the configurable key prefix, default "complaints:"):
+  ticket:{id}          JSON document
+  all                  zset id -> created_at            (find without filters)
+  conv:{conversation}  zset id -> created_at
+  status:{status}      zset id -> created_at
+  handoffs             zset id -> priority.score        (status == handed_off)
+  callbacks            zset id -> window start          (opted in, not done/cancelled)
+  issue:{issue_key}    zset id -> callback.decided_at   (opted in, for count_callbacks)
+  seq:{YYYYMMDD}       INCR counter for ticket ids
+
+A save reads the previous document under WATCH and rewrites the document and
+every index in one MULTI, so a status change can never leave a stale index entry
+even when the action server and the agent API write the same ticket.
+"""
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from typing import Any, Dict, List, Optional
+
+import redis.asyncio as aioredis
+from redis.exceptions import WatchError
+
+from bot.tickets.model import iso, utcnow
+from bot.tickets.store import TicketStore, callback_sort_key, day_of, handoff_sort_key, index_fields, to_ts
+
+# A ticket with no window still belongs on the callback list, after dated ones.
+NO_WINDOW_SCORE = math.inf
+
+
+class RedisTicketStore(TicketStore):
+    def __init__(self, url: str, prefix: str = "C-", key_prefix: str = "complaints:") -> None:
+        super().__init__(prefix)
+        self.url = url
+        self.key_prefix = key_prefix
+        self._redis = None
+
+    def _client(self):
+        # Created on first use so that constructing the store opens nothing, and
+        # the pool binds to the event loop that actually uses it.
+        if self._redis is None:
+            self._redis = aioredis.from_url(self.url, decode_responses=True)
+        return self._redis
+
+    def _k(self, *parts: str) -> str:
+        return self.key_prefix + ":".join(parts)
+
+    def _memberships(self, ticket: Dict[str, Any]) -> Dict[str, float]:
+        """Every index key this document belongs to, with its score there."""
+        f = index_fields(ticket)
+        created = f["created_at"] or 0.0
+        keys = {self._k("all"): created}
+        if f["conversation_id"] is not None:
+            keys[self._k("conv", str(f["conversation_id"]))] = created
+        if f["status"] is not None:
+            keys[self._k("status", str(f["status"]))] = created
+        if f["status"] == "handed_off":
+            keys[self._k("handoffs")] = f["priority_score"]
+        if f["callback_pending"]:
+            start = f["callback_window_start"]
+            keys[self._k("callbacks")] = NO_WINDOW_SCORE if start is None else start
+        if f["callback_status"] == "opted_in" and f["callback_decided_at"] is not None:
+            keys[self._k("issue", f["issue_key"])] = f["callback_decided_at"]
+        return keys
+
+    async def _load(self, ids: List[str]) -> List[Dict[str, Any]]:
+        if not ids:
+            return []
+        raw = await self._client().mget([self._k("ticket", i) for i in ids])
+        return [json.loads(r) for r in raw if r is not None]
+
+    # -- interface ------------------------------------------------------------
+    async def next_ticket_id(self, now: datetime) -> str:
+        number = await self._client().incr(self._k("seq", day_of(now)))
+        return self.format_id(now, int(number))
+
+    async def save(self, ticket: Dict[str, Any]) -> Dict[str, Any]:
+        ticket_id = ticket.get("ticket_id")
+        if not isinstance(ticket_id, str) or not ticket_id:
+            raise ValueError("ticket needs a ticket_id")
+        doc_key = self._k("ticket", ticket_id)
+        while True:
+            async with self._client().pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(doc_key)
+                    old_raw = await pipe.get(doc_key)
+                    ticket["updated_at"] = iso(utcnow())
+                    old = self._memberships(json.loads(old_raw)) if old_raw else {}
+                    new = self._memberships(ticket)
+                    pipe.multi()
+                    for key in old.keys() - new.keys():
+                        pipe.zrem(key, ticket_id)
+                    for key, score in new.items():
+                        pipe.zadd(key, {ticket_id: score})
+                    pipe.set(doc_key, json.dumps(ticket, ensure_ascii=False))
+                    await pipe.execute()
+                    return ticket
+                except WatchError:
+                    continue  # someone else wrote this ticket meanwhile: recompute from theirs
+
+    async def get(self, ticket_id: str) -> Optional[Dict[str, Any]]:
+        raw = await self._client().get(self._k("ticket", ticket_id))
+        return json.loads(raw) if raw else None
+
+    async def find(
+        self, conversation_id: Optional[str] = None, status: Optional[str] = None, limit: int = 100
+    ) -> List[Dict[str, Any]]:
+        limit = int(limit)
+        if limit <= 0:
+            return []
+        if conversation_id is not None:
+            # A conversation has few tickets: read them all, filter status here.
+            ids = await self._client().zrevrange(self._k("conv", conversation_id), 0, -1)
+            docs = [d for d in await self._load(ids) if status is None or d.get("status") == status]
+            return docs[:limit]
+        key = self._k("status", status) if status is not None else self._k("all")
+        ids = await self._client().zrevrange(key, 0, limit - 1)
+        return await self._load(ids)
+
+    async def handoffs(self) -> List[Dict[str, Any]]:
+        ids = await self._client().zrevrange(self._k("handoffs"), 0, -1)
+        # The zset orders by score only; ties are broken by creation time here.
+        return sorted(await self._load(ids), key=handoff_sort_key)
+
+    async def callbacks(self) -> List[Dict[str, Any]]:
+        ids = await self._client().zrange(self._k("callbacks"), 0, -1)
+        return sorted(await self._load(ids), key=callback_sort_key)
+
+    async def count_callbacks(self, issue_key: str, since: datetime) -> int:
+        return int(await self._client().zcount(self._k("issue", issue_key), to_ts(since), "+inf"))
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.close(close_connection_pool=True)
+            self._redis = None

@@ -1,0 +1,123 @@
+"""The whole product started for real (Rasa server, action server, agent API) on free
+ports with its own SQLite files, the way `make run` starts it."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "complaints.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LiveStack:
+    var_dir: Path
+    extra_env: Dict[str, str] = field(default_factory=dict)
+    proc: Optional[subprocess.Popen] = None
+    env: Dict[str, str] = field(default_factory=dict)
+
+    def start(self, timeout: float = 240) -> "LiveStack":
+        if not MODEL.exists():
+            raise RuntimeError(f"{MODEL} is missing: run `make model` (make test does it)")
+        self.env = {
+            **os.environ,
+            "VAR_DIR": str(self.var_dir),
+            "RASA_PORT": str(free_port()),
+            "ACTION_PORT": str(free_port()),
+            "AGENT_API_PORT": str(free_port()),
+            "AGENT_API_TOKEN": "test-agent-token",
+            "RASA_TOKEN": "test-rasa-token",
+            "PYTHONPATH": str(ROOT),
+            "READY_TIMEOUT": str(timeout),
+            **self.extra_env,
+        }
+        self.env.pop("REDIS_URL", None) if "REDIS_URL" not in self.extra_env else None
+        self.log_path = self.var_dir / "stack.log"
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.launcher"], cwd=ROOT, env=self.env,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"stack exited:\n{self.log_tail()}")
+            if b"Ready in" in self.log_path.read_bytes():
+                return self
+            time.sleep(0.5)
+        raise RuntimeError(f"stack not ready in {timeout}s:\n{self.log_tail()}")
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+    # ---- addresses ----------------------------------------------------------
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['RASA_PORT']}"
+
+    @property
+    def agent_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['AGENT_API_PORT']}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['ACTION_PORT']}"
+
+    # ---- small synchronous clients -----------------------------------------
+    def say(self, sender: str, text: str, metadata: Optional[dict] = None) -> List[Dict[str, Any]]:
+        """One customer turn through Rasa's REST channel; the bot's replies."""
+        body = {"sender": sender, "message": text}
+        if metadata:
+            body["metadata"] = metadata
+        request = urllib.request.Request(
+            f"{self.rasa_url}/webhooks/rest/webhook", data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+    def agent(self, path: str, method: str = "GET", body: Optional[dict] = None) -> Any:
+        request = urllib.request.Request(
+            f"{self.agent_url}{path}", method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {self.env['AGENT_API_TOKEN']}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def tracker(self, sender: str) -> Dict[str, Any]:
+        url = f"{self.rasa_url}/conversations/{sender}/tracker?token={self.env['RASA_TOKEN']}"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return json.loads(response.read())
+
+
+def texts(replies: List[Dict[str, Any]]) -> str:
+    return "\n".join(r.get("text") or "" for r in replies)
+
+
+def buttons(replies: List[Dict[str, Any]]) -> List[Dict[str, str]]:
+    return [b for r in replies for b in (r.get("buttons") or [])]
