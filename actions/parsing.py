@@ -24,7 +24,9 @@ _RELATIVE = re.compile(
 _MONTH = re.compile(
     r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b", re.IGNORECASE
 )
-_CURRENCY = re.compile(r"(£|\$|€|\bgbp\b|\bpounds?\b|\bquid\b|\beur\b|\busd\b|\bp\b)", re.IGNORECASE)
+_CURRENCY = re.compile(r"(£|\$|€|\bgbp\b|\bpounds?\b|\bquid\b|\beur\b|\busd\b|(?<=\d)p\b)", re.IGNORECASE)
+# "it cost 1299.00": a price word and pence make a bare number an amount.
+_PRICED = re.compile(r"(?i)\b(?:cost|costs|paid|price|priced|charged|refund of|total)\s+(?:was\s+|of\s+)?(\d[\d,]*\.\d{2})\b")
 _PRODUCT_WORDS = (
     "fridge freezer", "american fridge", "washing machine", "washer dryer", "tumble dryer", "dishwasher",
     "fridge", "freezer", "oven", "cooker", "hob", "microwave", "kettle", "toaster", "coffee machine",
@@ -70,6 +72,8 @@ def parse_date(text: str, today: date) -> Optional[str]:
     cleaned = TICKET_REF.sub(" ", text)
     cleaned = re.sub(r"(?i)\bord(?:er)?\b[^0-9]{0,12}\d{5,}", " ", cleaned)  # order numbers are not dates
     cleaned = re.sub(r"[£$€]\s?\d[\d,]*(?:\.\d+)?", " ", cleaned)
+    # dateparser's search only finds "yesterday" inside this phrase
+    cleaned = re.sub(r"(?i)\b(?:the\s+)?day\s+before\s+yesterday\b", "2 days ago", cleaned)
     settings = _date_settings(today)
     try:
         found = search_dates(cleaned, languages=["en"], settings=settings) or []
@@ -116,7 +120,8 @@ def parse_amount(text: str, require_currency: bool = True) -> Optional[float]:
         return None
     scrubbed = re.sub(r"(?i)\bord(?:er)?\b[^0-9]{0,12}\d{5,}", " ", TICKET_REF.sub(" ", text))
     if require_currency and not _CURRENCY.search(scrubbed):
-        return None
+        priced = _PRICED.search(scrubbed)
+        return float(priced.group(1).replace(",", "")) if priced else None
     # price-parser reads the first number; point it at the one next to the currency sign.
     near = re.search(r"(?:£|\$|€|gbp|eur|usd)\s?(\d[\d,]*(?:\.\d{1,2})?)|(\d[\d,]*(?:\.\d{1,2})?)\s?(?:pounds?|quid|gbp|p\b)", scrubbed, re.IGNORECASE)
     fragment = (near.group(1) or near.group(2)) if near else scrubbed
@@ -173,10 +178,12 @@ def parse_ticket_ref(text: str) -> Optional[str]:
     return f"C-{match.group(1)}-{match.group(2)}" if match else None
 
 
-def extract_facts(text: str, catalog, today: date) -> Dict[str, Any]:
-    """Every key fact a free-form message states, for 'ask only for what is missing'."""
+def extract_facts(text: str, catalog, today: date, answering: bool = False) -> Dict[str, Any]:
+    """Every key fact a message states, for 'ask only for what is missing'. `answering`:
+    the message answers our question for a fact, so a bare number may be the order number."""
+    bare = catalog.order_bare_pattern if answering else None
     facts = {
-        "order_id": parse_order_id(text, catalog.order_pattern, catalog.order_prefix),
+        "order_id": parse_order_id(text, catalog.order_pattern, catalog.order_prefix, bare),
         "purchase_date": parse_date(text, today),
         "amount": parse_amount(text),
         "product": parse_product(text),
