@@ -78,7 +78,6 @@ class ActionStartComplaint(Action):
             SlotSet("category", category),
             SlotSet("sub_reason", cat.sub_reason_for(category, text)),
             SlotSet("customer_demand", text),
-            SlotSet("fallback_count", 0.0),
         ]
         events += [SlotSet(name, value) for name, value in facts.items()]
         tracker = _with_slots(tracker, events)

@@ -6,7 +6,7 @@ import unicodedata
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.catalog import human_date
@@ -42,7 +42,6 @@ async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
         SlotSet("ticket_id", ticket["ticket_id"]),
         ActiveLoop(None),
         SlotSet("requested_slot", None),
-        SlotSet("fallback_count", 0.0),
         ConversationPaused(),
     ]
 
@@ -87,11 +86,33 @@ class ActionHandleFallback(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         cat = context.catalog()
-        count = int(tracker.get_slot("fallback_count") or 0) + 1
+        count = consecutive_fallbacks(tracker.events) + 1
         limit = cat.data.get("handoff", {}).get("max_consecutive_fallbacks", 3)
         if count > limit:
             dispatcher.utter_message(response="utter_fallback_handing_off")
             return await hand_off(dispatcher, tracker, f"assistant could not understand {count} messages in a row")
         kind = bad_input_kind(tracker.latest_message.get("text") or "")
         dispatcher.utter_message(response=f"utter_fallback_{kind}")
-        return [SlotSet("fallback_count", float(count))]
+        if tracker.latest_message.get("intent", {}).get("name") != "nlu_fallback":
+            # Predicted by the dialogue fallback (an intent no rule expects here): forget
+            # the turn for prediction, or the same fallback would be predicted again.
+            return [UserUtteranceReverted()]
+        return []
+
+
+def consecutive_fallbacks(events: List[Dict[str, Any]]) -> int:
+    """How many customer messages in a row, before the current one, were not understood."""
+    count, current_user_seen = 0, False
+    answered_by: List[str] = []
+    for event in reversed(events):
+        if event.get("event") == "action" and event.get("name") not in ("action_listen", None):
+            answered_by.append(event["name"])
+        elif event.get("event") == "user":
+            if not current_user_seen:
+                current_user_seen = True
+            elif answered_by and answered_by[-1] == "action_handle_fallback":
+                count += 1
+            else:
+                break
+            answered_by = []
+    return count

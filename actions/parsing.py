@@ -17,8 +17,12 @@ from dateparser.search import search_dates
 from price_parser import Price
 
 TICKET_REF = re.compile(r"\b[Cc]-?(\d{8})-?(\d{4})\b")
+# Relative dates that name a day. "last year" or "two months ago" do not, so they
+# can't decide a 30-day return or a 2-year warranty and are asked again.
+_WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 _RELATIVE = re.compile(
-    r"\b(today|yesterday|ago|last|this|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+    r"\b(?:today|yesterday|(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:days?|weeks?)\s+ago"
+    r"|(?:last|this|on)?\s*" + _WEEKDAY + r")\b",
     re.IGNORECASE,
 )
 _MONTH = re.compile(

@@ -296,15 +296,31 @@ def test_bad_input_is_recognised(text, kind):
     assert bad_input_kind(text) == kind
 
 
+def _not_understood(times: int, then_understood: bool = False) -> List[Dict]:
+    events: List[Dict] = []
+    for _ in range(times):
+        events += [{"event": "user", "text": "qwrtz", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+                   {"event": "action", "name": "action_handle_fallback"},
+                   {"event": "action", "name": "action_listen"}]
+    if then_understood:
+        events += [{"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet"}}},
+                   {"event": "action", "name": "utter_greet"}, {"event": "action", "name": "action_listen"}]
+    return events
+
+
 async def test_repeated_fallback_hands_off(store, domain):
     limit = context.catalog().data["handoff"]["max_consecutive_fallbacks"]
     for count in range(limit):
         dispatcher = CollectingDispatcher()
-        events = await ActionHandleFallback().run(dispatcher, make_tracker("qwrtz xcvbn", "nlu_fallback", {"fallback_count": float(count)}), domain)
+        events = await ActionHandleFallback().run(dispatcher, make_tracker("qwrtz xcvbn", "nlu_fallback", events=_not_understood(count)), domain)
         assert responses(dispatcher) == ["utter_fallback_gibberish"]
-        assert slot_events(events)["fallback_count"] == count + 1
+        assert not any(e["event"] == "pause" for e in events)
+    # an understood message in between resets the count
     dispatcher = CollectingDispatcher()
-    events = await ActionHandleFallback().run(dispatcher, make_tracker("qwrtz xcvbn", "nlu_fallback", {"fallback_count": float(limit)}), domain)
+    events = await ActionHandleFallback().run(dispatcher, make_tracker("qwrtz", "nlu_fallback", events=_not_understood(limit, then_understood=True)), domain)
+    assert responses(dispatcher) == ["utter_fallback_gibberish"]
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandleFallback().run(dispatcher, make_tracker("qwrtz xcvbn", "nlu_fallback", events=_not_understood(limit)), domain)
     assert "pause" in [e["event"] for e in events]
     ticket = await store.get(slot_events(events)["ticket_id"])
     assert ticket["status"] == "handed_off" and "could not understand" in ticket["history"][-1]["note"]

@@ -41,6 +41,9 @@ def test_a_bare_number_in_a_complaint_is_not_taken_as_an_order_number(catalog):
     ("two weeks ago", "2026-11-08"),
     ("tomorrow", None),  # a purchase can't be in the future
     ("in 2023", None),  # no day: not precise enough to decide a warranty
+    ("sometime last year", None),
+    ("two months ago", None),
+    ("last tuesday", "2026-11-17"),
     ("", None),
 ])
 def test_dates(text, expected):
