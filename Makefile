@@ -41,7 +41,7 @@ test-unit: setup model
 
 # Conversations as conversations: Rasa's end-to-end stories (NLU + dialogue).
 test-stories: setup model
-	$(RASA) test core --stories tests/e2e --model $(MODEL) --fail-on-prediction-errors --out var/test-results
+	$(RASA) test core --e2e --stories tests/e2e --model $(MODEL) --fail-on-prediction-errors --out var/test-results
 
 # Held-out NLU and fact-extraction accuracy (never trained on).
 eval: setup model
