@@ -22,9 +22,10 @@ FALLBACK = "nlu_fallback"
 
 
 def mostly_latin(text: str) -> bool:
+    """English-script text, or a bare answer like '22/08/2025' or '4400918'."""
     letters = [c for c in text if c.isalpha()]
     if not letters:
-        return False
+        return any(c.isdigit() for c in text)
     return sum("LATIN" in unicodedata.name(c, "") for c in letters) / len(letters) >= 0.5
 
 
