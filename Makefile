@@ -5,8 +5,8 @@ PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 MODEL := models/complaints.tar.gz
 TRAINING := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null) $(wildcard bot/nlu/*.py)
-export ACTION_ENDPOINT_URL ?= http://localhost:5055/webhook
-export RASA_TRACKER_DB ?= var/rasa_tracker.db
+# endpoints.yml needs these to expand; the launcher sets its own when it starts servers.
+RASA_CLI_ENV := ACTION_ENDPOINT_URL=http://localhost:5055/webhook RASA_TRACKER_DB=var/rasa_tracker.db
 export PYTHONPATH := $(CURDIR)
 # Rasa's telemetry would try the network on first use; these machines have none.
 export RASA_TELEMETRY_ENABLED := false
@@ -30,18 +30,18 @@ system-deps:
 model: $(MODEL)
 $(MODEL): $(TRAINING) | setup
 	@mkdir -p var models
-	$(RASA) train --fixed-model-name complaints --out models
+	$(RASA_CLI_ENV) $(RASA) train --fixed-model-name complaints --out models
 	@touch $(MODEL)
 
 validate: setup
-	$(RASA) data validate
+	$(RASA_CLI_ENV) $(RASA) data validate
 
 test-unit: setup model
 	$(PY) -m pytest -q tests
 
 # Conversations as conversations: Rasa's end-to-end stories (NLU + dialogue).
 test-stories: setup model
-	$(RASA) test core --e2e --stories tests/e2e --model $(MODEL) --fail-on-prediction-errors --out var/test-results
+	$(RASA_CLI_ENV) $(RASA) test core --e2e --stories tests/e2e --model $(MODEL) --fail-on-prediction-errors --out var/test-results
 
 # Held-out NLU and fact-extraction accuracy (never trained on).
 eval: setup model

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional, Text
 
+from babel.numbers import format_currency
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -206,7 +207,11 @@ class ValidateComplaintForm(FormValidationAction):
         text = _text(tracker).strip()
         lowered = text.lower()
         labels = [o["label"] for o in options]
-        picked = ordinal_choice(text, labels + [NONE_OF_THESE])
+        by_button = next(tracker.get_latest_entity_values("remedy"), None)
+        picked = next((o["label"] for o in options if o["id"] == by_button), None)
+        if by_button == "none":
+            picked = NONE_OF_THESE
+        picked = picked or ordinal_choice(text, labels + [NONE_OF_THESE])
         if picked is None:
             picked = next((o["label"] for o in options if o["label"].lower() == lowered or o["id"] == lowered), None)
         if picked is None:
@@ -244,7 +249,9 @@ class ValidateComplaintForm(FormValidationAction):
         offered = tracker.get_slot("callback_windows_offered") or []
         text = _text(tracker).strip()
         titles = [w["title"] for w in offered]
-        picked = ordinal_choice(text, titles) or next((t for t in titles if t.lower() == text.lower()), None)
+        by_button = next(tracker.get_latest_entity_values("window"), None)
+        picked = next((w["title"] for w in offered if w["start"] == by_button), None)
+        picked = picked or ordinal_choice(text, titles) or next((t for t in titles if t.lower() == text.lower()), None)
         if picked is None:
             picked = _window_by_time(text, offered)
         if picked is None:
@@ -288,7 +295,7 @@ class ActionAskFactsConfirmed(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         facts = ticketing.facts_from_slots(tracker)
         written, spoken = [], []
-        currency = context.catalog().business.get("currency", "")
+        currency = context.catalog().business.get("currency", "GBP")
         if facts["order_id"]:
             written.append(f"order {facts['order_id']}")
             spoken.append(f"order {speakable_order_id(facts['order_id'])}")
@@ -296,8 +303,9 @@ class ActionAskFactsConfirmed(Action):
             written.append(f"bought on {human_date(facts['purchase_date'])}")
             spoken.append(f"bought on {speakable_date(facts['purchase_date'])}")
         if facts["amount"] is not None:
-            written.append(f"amount {facts['amount']:.2f} {currency}")
-            spoken.append(f"amount {facts['amount']:.2f} {currency}")
+            money = format_currency(facts["amount"], currency, locale="en_GB")
+            written.append(f"amount {money}")
+            spoken.append(f"amount {money}")
         if facts["product"]:
             written.append(f"product: {facts['product']}")
             spoken.append(f"product: {facts['product']}")
@@ -336,8 +344,9 @@ class ActionAskRemedyChoice(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         await state_expectations(dispatcher, tracker)
         options = context.catalog().remedy_options(_variant(tracker))
-        buttons = [{"title": o["label"], "payload": o["label"]} for o in options]
-        buttons.append({"title": NONE_OF_THESE, "payload": NONE_OF_THESE})
+        # Payloads carry the remedy id, so no classifier can mistake a choice for a request.
+        buttons = [{"title": o["label"], "payload": f'/inform{{"remedy": "{o["id"]}"}}'} for o in options]
+        buttons.append({"title": NONE_OF_THESE, "payload": '/inform{"remedy": "none"}'})
         dispatcher.utter_message(response="utter_ask_remedy_choice", buttons=buttons)
         return []
 
@@ -391,7 +400,7 @@ class ActionAskCallbackWindow(Action):
         ]
         dispatcher.utter_message(
             response="utter_ask_callback_window",
-            buttons=[{"title": w["title"], "payload": w["title"]} for w in offered],
+            buttons=[{"title": w["title"], "payload": f'/inform{{"window": "{w["start"]}"}}'} for w in offered],
         )
         return [SlotSet("callback_windows_offered", offered)]
 

@@ -10,6 +10,7 @@ from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet, 
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.catalog import human_date
+from bot.speech import speakable_order_id
 from bot.tickets.model import iso
 from actions import context, ticketing
 
@@ -32,11 +33,13 @@ async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
     ticket["history"].append({"at": iso(), "by": "assistant", "action": "handed_off", "note": reason})
     # The agent must be able to open the ticket before the customer is told they can expect one.
     await ticketing.save(ticket)
+    is_open = context.catalog().is_open(context.now())
     dispatcher.utter_message(
-        response="utter_handoff",
+        response="utter_handoff" if is_open else "utter_handoff_closed",
         ticket_id=ticket["ticket_id"],
+        ticket_spoken=speakable_order_id(ticket["ticket_id"]),
         wait=wait_text(),
-        json_message={"handoff": {"ticket_id": ticket["ticket_id"], "reason": reason}},
+        json_message={"handoff": {"ticket_id": ticket["ticket_id"], "reason": reason, "open": is_open}},
     )
     return [
         SlotSet("ticket_id", ticket["ticket_id"]),

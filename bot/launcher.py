@@ -29,10 +29,12 @@ def environment() -> Dict[str, str]:
     env.setdefault("RASA_PORT", "5005")
     env.setdefault("ACTION_PORT", "5055")
     env.setdefault("AGENT_API_PORT", "8080")
-    env.setdefault("ACTION_ENDPOINT_URL", f"http://localhost:{env['ACTION_PORT']}/webhook")
+    # Derived from the ports, not inherited: a second stack (tests, benchmarks) must
+    # never talk to the first one's servers.
+    env["ACTION_ENDPOINT_URL"] = f"http://localhost:{env['ACTION_PORT']}/webhook"
     env.setdefault("RASA_TRACKER_DB", str(var / "rasa_tracker.db"))
     env.setdefault("TICKETS_DB", str(var / "tickets.db"))
-    env.setdefault("RASA_URL", f"http://localhost:{env['RASA_PORT']}")
+    env["RASA_URL"] = f"http://localhost:{env['RASA_PORT']}"
     if not env.get("AGENT_API_TOKEN"):
         env["AGENT_API_TOKEN"] = secrets.token_urlsafe(24)
         print(f"AGENT_API_TOKEN not set; generated one for this run: {env['AGENT_API_TOKEN']}", flush=True)

@@ -16,6 +16,22 @@ from typing import Any, Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "complaints.tar.gz"
+CATALOG = ROOT / "policy" / "catalog.yml"
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ALWAYS_OPEN = {day: ["00:00", "23:59"] for day in DAYS}
+NEVER_OPEN: Dict[str, Any] = {}
+
+
+def catalog_with_hours(directory: Path, business_hours: Dict[str, Any]) -> str:
+    """The shipped catalog with other opening hours, so a test's outcome doesn't depend
+    on the hour CI happens to run at. Returns its path (for CATALOG_PATH)."""
+    import yaml
+
+    data = yaml.safe_load(CATALOG.read_text())
+    data["business"]["business_hours"] = business_hours
+    path = Path(directory) / "catalog.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return str(path)
 
 
 def free_port() -> int:
@@ -37,6 +53,8 @@ class LiveStack:
         self.env = {
             **os.environ,
             "VAR_DIR": str(self.var_dir),
+            "RASA_TRACKER_DB": str(self.var_dir / "rasa_tracker.db"),
+            "TICKETS_DB": str(self.var_dir / "tickets.db"),
             "RASA_PORT": str(free_port()),
             "ACTION_PORT": str(free_port()),
             "AGENT_API_PORT": str(free_port()),
@@ -49,7 +67,7 @@ class LiveStack:
         self.env.pop("REDIS_URL", None) if "REDIS_URL" not in self.extra_env else None
         self.log_path = self.var_dir / "stack.log"
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
+        log = open(self.log_path, "wb")  # a stale "Ready in" line must not count
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot.launcher"], cwd=ROOT, env=self.env,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

@@ -89,7 +89,7 @@ async def test_high_risk_complaint_is_handed_off_with_ticket_saved(store, dispat
     assert ticket["status"] == "handed_off"
     assert "regulator" in ticket["risk_flags"]
     assert "risk: regulator" in ticket["priority"]["reasons"]
-    assert "utter_handoff" in responses(dispatcher)
+    assert {"utter_handoff", "utter_handoff_closed"} & set(responses(dispatcher))
 
 
 async def test_form_asks_only_for_missing_facts_then_reads_back(store, dispatcher, domain):
@@ -275,7 +275,9 @@ async def test_hand_off_persists_ticket_then_pauses(store, dispatcher, domain):
     assert ticket["status"] == "handed_off"
     assert ticket["history"][-1]["action"] == "handed_off"
     message = dispatcher.messages[0]
-    assert message["response"] == "utter_handoff" and message["ticket_id"] == ticket["ticket_id"]
+    expected = "utter_handoff" if context.catalog().is_open(context.now()) else "utter_handoff_closed"
+    assert message["response"] == expected and message["ticket_id"] == ticket["ticket_id"]
+    assert message["custom"]["handoff"]["open"] is (expected == "utter_handoff")
     assert message["wait"], "the customer is told how long it usually takes"
 
 

@@ -39,7 +39,7 @@ def test_delivery_complaint_with_remedy(live_stack):
     assert "What we will do:" in said and "can't promise a specific delivery hour" in said
     assert [b["title"] for b in buttons(replies)] == ["Refund the delivery charge", "£10 voucher", "None of these"]
 
-    replies = live_stack.say(sender, "Refund the delivery charge")
+    replies = live_stack.say(sender, buttons(replies)[0]["payload"])  # a click on the button
     said = texts(replies)
     ticket_id = TICKET.search(said).group(0)
     assert "call" not in said.lower(), "delivery is not a second-explanation category: no callback offered"
@@ -107,7 +107,8 @@ def test_hand_off_mid_form_then_silence_until_handed_back(live_stack):
     replies = live_stack.say(sender, "just let me talk to a real person")
     said = texts(replies)
     ticket_id = TICKET.search(said).group(0)
-    assert "colleague" in said and ("usually" in said or "closed" in said), "the customer is told what happens next"
+    assert "colleague" in said, "the customer is told what happens next"
+    assert "usually picks this up" in said or "we open" in said
     assert any((r.get("custom") or {}).get("handoff", {}).get("ticket_id") == ticket_id for r in replies)
 
     handoffs = live_stack.agent("/api/handoffs")["handoffs"]
