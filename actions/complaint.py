@@ -17,6 +17,7 @@ from actions import context, ticketing
 from actions.handoff import hand_off
 from actions.parsing import (
     clean_free_text,
+    describes_problem,
     extract_facts,
     ordinal_choice,
     parse_amount,
@@ -61,6 +62,32 @@ def _with_slots(tracker: Tracker, events: List[EventType]) -> Tracker:
     return tracker
 
 
+def category_of(tracker: Tracker, cat) -> Optional[str]:
+    """The complaint category of the latest message: its intent, or, when the classifier
+    heard mostly facts (`inform`), the best-ranked complaint intent if the message also
+    says what went wrong. None when it says nothing but facts."""
+    intent = _intent(tracker) or ""
+    if intent.startswith("complain_"):
+        code = intent[len("complain_"):]
+        return code if code in cat.categories else "other"
+    if not describes_problem(_text(tracker)):
+        return None
+    ranking = tracker.latest_message.get("intent_ranking") or []
+    best = next((r["name"] for r in ranking if r["name"].startswith("complain_")), "complain_other")
+    code = best[len("complain_"):]
+    return code if code in cat.categories else "other"
+
+
+def _complaint_slots(tracker: Tracker, cat, category: str, text: str) -> Dict[str, Any]:
+    facts = extract_facts(text, cat, context.today(cat))
+    return {
+        "category": category,
+        "sub_reason": cat.sub_reason_for(category, text),
+        "customer_demand": text,
+        **{name: value for name, value in facts.items() if tracker.get_slot(name) is None},
+    }
+
+
 class ActionStartComplaint(Action):
     def name(self) -> Text:
         return "action_start_complaint"
@@ -68,25 +95,23 @@ class ActionStartComplaint(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         cat = context.catalog()
         text = _text(tracker)
-        intent = _intent(tracker) or ""
-        category = intent[len("complain_"):] if intent.startswith("complain_") else "other"
-        if category not in cat.categories:
-            category = "other"
-        facts = extract_facts(text, cat, context.today(cat))
-
-        events: List[EventType] = [SlotSet(name, None) for name in FORM_SLOTS + ("ticket_id",)]
-        events += [
-            SlotSet("category", category),
-            SlotSet("sub_reason", cat.sub_reason_for(category, text)),
-            SlotSet("customer_demand", text),
-        ]
-        events += [SlotSet(name, value) for name, value in facts.items()]
+        events: List[EventType] = [SlotSet(name, None) for name in FORM_SLOTS + ("ticket_id", "category", "sub_reason", "customer_demand")]
+        tracker = _with_slots(tracker, events)
+        category = category_of(tracker, cat)
+        if category is None:
+            # Only facts so far ("ORD-4400918"): keep them, and the form asks what went wrong.
+            slots = extract_facts(text, cat, context.today(cat), answering=True)
+        else:
+            slots = _complaint_slots(tracker, cat, category, text)
+        events += [SlotSet(name, value) for name, value in slots.items()]
         tracker = _with_slots(tracker, events)
 
         ticket = await ticketing.load_or_create(tracker)
         ticketing.sync_ticket(ticket, tracker)
         await ticketing.save(ticket)
         events.append(SlotSet("ticket_id", ticket["ticket_id"]))
+        if category is None:
+            return events
 
         label, _ = message_emotion(text, cat.data.get("signals", {}))
         # Empathy before apology (seed 002): name the feeling, then the problem.
@@ -106,6 +131,8 @@ class ValidateComplaintForm(FormValidationAction):
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
         cat = context.catalog()
         category = tracker.get_slot("category")
+        if category is None:
+            return ["customer_demand"]
         slots = cat.required_facts(category)
         if slots or any(tracker.get_slot(f) for f in FACT_SLOTS):
             slots.append("facts_confirmed")
@@ -146,6 +173,21 @@ class ValidateComplaintForm(FormValidationAction):
         store = await context.ticket_store()
         since = context.now() - timedelta(days=cfg.get("within_days", 30))
         return await store.count_callbacks(key, since) < cfg.get("max_per_issue", 2)
+
+    async def validate_customer_demand(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        """What went wrong, asked when the first message held only facts."""
+        cat = context.catalog()
+        text = _text(tracker)
+        category = category_of(tracker, cat)
+        if category is None:
+            dispatcher.utter_message(response="utter_please_describe")
+            return {"customer_demand": None}
+        label, _ = message_emotion(text, cat.data.get("signals", {}))
+        dispatcher.utter_message(response=f"utter_empathy_{label}", category_label=cat.category(category)["label"])
+        slots = _complaint_slots(tracker, cat, category, text)
+        ticket = await ticketing.load_or_create(tracker)
+        await ticketing.save(ticketing.sync_ticket(ticket, _with_slots(tracker, [SlotSet(k, v) for k, v in slots.items()])))
+        return slots
 
     # ---- key facts --------------------------------------------------------------
     def _other_facts(self, text: str, tracker: Tracker, skip: str) -> Dict[str, Any]:

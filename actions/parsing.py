@@ -195,6 +195,23 @@ def extract_facts(text: str, catalog, today: date, answering: bool = False) -> D
     return {k: v for k, v in facts.items() if v is not None}
 
 
+_FILLER = {
+    "hi", "hello", "hey", "hiya", "good", "morning", "afternoon", "evening", "there", "my", "the", "a", "an",
+    "it", "is", "was", "its", "it's", "i", "on", "at", "in", "of", "for", "and", "order", "number", "no",
+    "ord", "bought", "purchased", "ordered", "paid", "cost", "from", "ref", "reference", "please", "thanks",
+    "yes", "ok", "okay", "date", "amount", "last", "ago", "days", "weeks", "yesterday", "today", "pounds",
+}
+
+
+def describes_problem(text: str) -> bool:
+    """Whether a message says something beyond facts and greetings ('ORD-4400918, bought
+    3 March 2023' does not; 'ORD-4400918 arrived broken' does)."""
+    scrubbed = _PRODUCT.sub(" ", TICKET_REF.sub(" ", text or ""))
+    scrubbed = re.sub(r"[£$€]?\d[\d,./\-]*", " ", scrubbed)
+    words = [w for w in re.findall(r"[a-z']+", scrubbed.lower()) if w not in _FILLER and not _MONTH.fullmatch(w)]
+    return len(words) >= 1
+
+
 def ordinal_choice(text: str, options: List[str]) -> Optional[str]:
     """'2', 'the second', 'option 2' -> options[1]."""
     words = {"first": 1, "one": 1, "second": 2, "two": 2, "third": 3, "three": 3, "fourth": 4, "four": 4, "fifth": 5, "five": 5}

@@ -168,3 +168,22 @@ def test_agent_api_refuses_without_token(live_stack):
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(f"{live_stack.agent_url}/api/handoffs", timeout=10)
     assert error.value.code == 401
+
+
+def test_facts_first_then_what_went_wrong(live_stack):
+    sender = new_sender()
+    replies = live_stack.say(sender, "ORD-4400918")
+    assert "What went wrong" in texts(replies)
+    replies = live_stack.say(sender, "the parcel never arrived, tracking says delivered")
+    said = texts(replies)
+    assert "ORD-4400918" in said, "the order number given first is kept and read back"
+    ticket = ticket_of(live_stack, sender)
+    assert ticket["category"] == "delivery" and ticket["sub_reason"] == "missing"
+
+
+def test_a_complaint_that_opens_with_its_facts_is_still_a_complaint(live_stack):
+    sender = new_sender()
+    replies = live_stack.say(sender, "hello, order 77120934 from 2 march 2024, the fridge is making a loud noise and leaking")
+    said = texts(replies)
+    assert "ORD-77120934" in said and "2 March 2024" in said
+    assert ticket_of(live_stack, sender)["category"] in {"product_quality", "repair_warranty"}

@@ -98,3 +98,14 @@ def test_card_numbers_are_masked_but_order_numbers_kept():
 def test_speakable_facts():
     assert speakable_order_id("ORD-4400918") == "O R D, four four zero zero nine one eight"
     assert speakable_date("2023-01-15") == "the fifteenth of January, twenty twenty-three"
+
+
+@pytest.mark.parametrize("text,problem", [
+    ("ORD-4400918", False), ("hi, order 4400918 bought 3 march 2023", False), ("it was £499.99", False),
+    ("the Bosch washing machine", False), ("my kettle is broken", True),
+    ("Hi, my washing machine arrived damaged, order number 4400918", True),
+])
+def test_whether_a_message_says_what_went_wrong(text, problem):
+    from actions.parsing import describes_problem
+
+    assert describes_problem(text) is problem
