@@ -8,6 +8,7 @@ set -euo pipefail
 # One "command:debian-package" pair per line. Add new system deps here.
 DEPS=(
   "redis-server:redis-server"
+  "chromium:chromium"
 )
 
 missing=()

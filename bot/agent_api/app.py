@@ -11,6 +11,7 @@ from bot.agent_api.config import CONFIG_KEY, HTTP_KEY, STORE_KEY, AgentApiConfig
 from bot.agent_api.middlewares import auth_middleware, error_middleware
 from bot.agent_api.routes import setup_routes
 from bot.tickets import open_store
+from bot.webchat import hub_ctx, setup_webchat
 
 log = logging.getLogger(__name__)
 
@@ -50,5 +51,7 @@ def create_app(config: Union[AgentApiConfig, Mapping[str, Any], None] = None) ->
         log.warning("AGENT_API_TOKEN is not set: every /api request will be refused")
     app.cleanup_ctx.append(store_ctx)
     app.cleanup_ctx.append(http_ctx)
+    app.cleanup_ctx.append(hub_ctx)
     setup_routes(app)
+    setup_webchat(app)
     return app

@@ -16,6 +16,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Route names that need no token. Everything else is denied by default, so a
 # route added later cannot be exposed by forgetting a check.
 PUBLIC_ROUTES = frozenset({"health"})
+# ... plus the customer's web chat (bot.webchat): routes registered under this prefix.
+PUBLIC_PREFIX = "/chat"
 
 # Headers of an HTTPException worth keeping on the JSON reply (e.g. Allow on 405).
 _KEEP_HEADERS = ("Allow", "WWW-Authenticate")
@@ -58,6 +60,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     route = request.match_info.route
     resource = getattr(route, "resource", None)
     if resource is not None and resource.name in PUBLIC_ROUTES:
+        return await handler(request)
+    # Decided by the route that will handle the request (its registered path), not by the
+    # raw path; an unmatched /chat/... request only reaches the 404/405 handler.
+    path = resource.canonical if resource is not None else request.path
+    if path == PUBLIC_PREFIX or path.startswith(PUBLIC_PREFIX + "/"):
         return await handler(request)
     expected = (request.app[CONFIG_KEY].token or "").encode()
     given = _bearer(request)
