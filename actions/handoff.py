@@ -39,7 +39,7 @@ async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
         ticket_id=ticket["ticket_id"],
         ticket_spoken=speakable_order_id(ticket["ticket_id"]),
         wait=wait_text(),
-        json_message={"handoff": {"ticket_id": ticket["ticket_id"], "reason": reason, "open": is_open}},
+        json_message={"handoff": {"ticket_id": ticket["ticket_id"], "reason": reason, "open": is_open, "wait": wait_text()}},
     )
     return [
         SlotSet("ticket_id", ticket["ticket_id"]),
