@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional, Text
 
+import dateparser
 from babel.numbers import format_currency
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -316,8 +317,6 @@ NONE_OF_THESE = "None of these"
 def _window_by_time(text: str, offered: List[Dict[str, Any]]) -> Optional[str]:
     """'monday at 10am' -> the offered window that contains that moment."""
     cat = context.catalog()
-    import dateparser  # heavy; only needed on this rare path
-
     moment = dateparser.parse(text, languages=["en"], settings={"PREFER_DATES_FROM": "future", "TIMEZONE": str(cat.tz), "RETURN_AS_TIMEZONE_AWARE": True})
     if not moment:
         return None

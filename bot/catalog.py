@@ -47,6 +47,14 @@ class Catalog:
         self.order_bare_pattern = re.compile(order.get("bare_digits", r"\b(\d{6,10})\b"))
         self.order_prefix = order.get("prefix", "")
         self._validate()
+        self._deadlines: Dict[str, Optional[int]] = {}
+        for cat in self.categories.values():
+            for sub in cat["sub_reasons"].values():
+                previous: Optional[int] = None
+                for variant in sub["variants"]:
+                    own = (variant.get("when") or {}).get("max_days_since_purchase")
+                    self._deadlines[variant["id"]] = own if own is not None else previous
+                    previous = own
 
     # ---- loading -------------------------------------------------------------
     @classmethod
@@ -55,6 +63,7 @@ class Catalog:
             return cls(yaml.safe_load(handle))
 
     def _validate(self) -> None:
+        seen_ids = set()
         for code, cat in self.categories.items():
             for fact in cat.get("required_facts", []):
                 if fact not in FACTS:
@@ -69,6 +78,9 @@ class Catalog:
                 if "when" in variants[-1]:
                     raise CatalogError(f"categories.{code}.sub_reasons.{sub}: the last variant must have no 'when' (it is the fallback)")
                 for variant in variants:
+                    if not variant.get("id") or variant["id"] in seen_ids:
+                        raise CatalogError(f"categories.{code}.sub_reasons.{sub}: every variant needs a unique id ({variant.get('id')!r})")
+                    seen_ids.add(variant["id"])
                     remedies = variant.get("remedies") or []
                     unknown = [r for r in remedies if r not in self.remedies]
                     if unknown:
@@ -127,17 +139,9 @@ class Catalog:
         return out
 
     def _deadline_days(self, variant: Dict[str, Any]) -> Optional[int]:
-        """The limit a variant's text talks about: its own, or the one just above it."""
-        if variant.get("when"):
-            return variant["when"].get("max_days_since_purchase")
-        for cat in self.categories.values():
-            for sub in cat["sub_reasons"].values():
-                variants = sub["variants"]
-                if variant in variants:
-                    idx = variants.index(variant)
-                    if idx > 0:
-                        return (variants[idx - 1].get("when") or {}).get("max_days_since_purchase")
-        return None
+        """The limit a variant's text talks about: its own, or (for the fallback variant,
+        'warranty ended on {deadline}') the one of the variant before it."""
+        return self._deadlines.get(variant.get("id"))
 
     def remedy_options(self, variant: Dict[str, Any]) -> List[Dict[str, str]]:
         return [{"id": rid, **self.remedies[rid]} for rid in variant.get("remedies") or []]

@@ -44,6 +44,7 @@ def test_every_variant_is_honest_and_complete(raw):
     (lambda d: d["categories"]["price"].update(required_facts=["order_id"]), "purchase_date"),
     (lambda d: d["categories"]["delivery"]["sub_reasons"]["late"]["variants"][0].update(remedies=["voucher_10"]), "2-4"),
     (lambda d: d["business"]["business_hours"].update(funday=["09:00", "17:00"]), "unknown day"),
+    (lambda d: d["categories"]["price"]["sub_reasons"]["too_expensive"]["variants"][0].update(id="DEL-LATE"), "unique id"),
 ])
 def test_editing_mistakes_are_reported(raw, mutate, message):
     data = copy.deepcopy(raw)
