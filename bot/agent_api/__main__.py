@@ -1,4 +1,4 @@
-"""`python -m bot.agent_api`: serve the agent API on AGENT_API_HOST:AGENT_API_PORT."""
+"""`python -m bot.agent_api`: serve the agent API and console on AGENT_API_HOST:AGENT_API_PORT."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +8,31 @@ import sys
 from aiohttp import web
 
 from bot.agent_api.app import create_app
+
+
+def console_config():
+    """The console's settings from the environment. With no accounts configured (a plain
+    `make run`), one account `admin` (agent and specialist) with a fresh random password,
+    printed here like the generated AGENT_API_TOKEN."""
+    from bot.console.accounts import AccountError, generated_admin
+    from bot.console.config import ConsoleConfig
+
+    try:
+        config = ConsoleConfig.from_env()
+    except (AccountError, ValueError) as exc:
+        print(f"console configuration: {exc}", file=sys.stderr)
+        return None
+    if config.webhook_url and not config.webhook_secret:
+        print("TICKETING_WEBHOOK_URL is set but TICKETING_WEBHOOK_SECRET is not (hand-offs are only sent signed)",
+              file=sys.stderr)
+        return None
+    if not config.accounts:
+        account, password = generated_admin()
+        config = config.with_(accounts={account.name: account})
+        port = os.environ.get("AGENT_API_PORT", "8080")
+        print(f"No console accounts configured (AGENT_ACCOUNTS_FILE / AGENT_ACCOUNTS); for this run sign in at "
+              f"http://localhost:{port}/console as admin with password: {password}", flush=True)
+    return config
 
 
 def main() -> int:
@@ -21,7 +46,10 @@ def main() -> int:
     except ValueError:
         print("AGENT_API_PORT must be an integer", file=sys.stderr)
         return 2
-    web.run_app(create_app(), host=os.environ.get("AGENT_API_HOST", "0.0.0.0"), port=port)
+    console = console_config()
+    if console is None:
+        return 2
+    web.run_app(create_app({"console": console}), host=os.environ.get("AGENT_API_HOST", "0.0.0.0"), port=port)
     return 0
 
 

@@ -10,6 +10,7 @@ from aiohttp import web
 from bot.agent_api.config import CONFIG_KEY, HTTP_KEY, STORE_KEY, AgentApiConfig
 from bot.agent_api.middlewares import auth_middleware, error_middleware
 from bot.agent_api.routes import setup_routes
+from bot.console import setup_console
 from bot.tickets import open_store
 from bot.webchat import hub_ctx, setup_webchat
 
@@ -54,4 +55,5 @@ def create_app(config: Union[AgentApiConfig, Mapping[str, Any], None] = None) ->
     app.cleanup_ctx.append(hub_ctx)
     setup_routes(app)
     setup_webchat(app)
+    setup_console(app)  # after the store and hub contexts: the console's context uses both
     return app

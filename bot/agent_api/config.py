@@ -24,6 +24,8 @@ class AgentApiConfig:
     # An already-open store (tests, or embedding in another process). The app
     # then neither opens nor closes it: whoever made it owns its lifetime.
     store: Optional[TicketStore] = None
+    # The web console's settings (bot.console.config.ConsoleConfig); None: from the environment.
+    console: Optional[Any] = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "AgentApiConfig":

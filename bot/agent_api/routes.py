@@ -7,13 +7,14 @@ from bot.agent_api import views
 
 
 def setup_routes(app: web.Application) -> None:
-    # "health" is the only route name the auth middleware lets through.
+    # "health" is the only route here the auth middleware lets through (see PUBLIC_ROUTES).
     app.router.add_get("/health", views.health, name="health")
     app.router.add_get("/api/tickets", views.list_tickets, name="tickets")
     app.router.add_get("/api/tickets/{ticket_id}", views.get_ticket, name="ticket")
     app.router.add_post("/api/tickets/{ticket_id}/claim", views.claim, name="claim")
     app.router.add_post("/api/tickets/{ticket_id}/resolve", views.resolve, name="resolve")
     app.router.add_post("/api/tickets/{ticket_id}/handback", views.handback, name="handback")
+    app.router.add_post("/api/tickets/{ticket_id}/notes", views.add_note, name="notes")
     app.router.add_get("/api/handoffs", views.list_handoffs, name="handoffs")
     app.router.add_get("/api/callbacks", views.list_callbacks, name="callbacks")
     app.router.add_post("/api/callbacks/{ticket_id}/done", views.callback_done, name="callback_done")

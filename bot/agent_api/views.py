@@ -3,6 +3,7 @@ changes it and appends a history entry saying who did what and when."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from typing import Any, Dict, Optional
 from urllib.parse import quote
@@ -11,8 +12,10 @@ import aiohttp
 from aiohttp import web
 
 from bot.agent_api.config import CONFIG_KEY, HTTP_KEY, STORE_KEY
-from bot.agent_api.middlewares import ApiError
+from bot.agent_api.middlewares import CURRENT_SESSION, ApiError
 from bot.tickets.model import CALLBACK_OUTCOMES, STATUSES, iso, utcnow
+
+log = logging.getLogger(__name__)
 
 MAX_AGENT_LEN = 100
 MAX_NOTE_LEN = 2000
@@ -22,10 +25,13 @@ FINAL_OUTCOMES = ("done", "cancelled")
 
 # -- input helpers -------------------------------------------------------------
 def _ticket_id(request: web.Request) -> str:
-    ticket_id = request.match_info["ticket_id"]
-    prefix = re.escape(request.app[CONFIG_KEY].ticket_prefix)
+    return valid_ticket_id(request.app, request.match_info["ticket_id"])
+
+
+def valid_ticket_id(app: web.Application, ticket_id: str) -> str:
+    prefix = re.escape(app[CONFIG_KEY].ticket_prefix)
     # 4+ digits: the counter is zero-padded to 4 but may outgrow it on a busy day.
-    if not re.fullmatch(rf"{prefix}\d{{8}}-\d{{4,}}", ticket_id):
+    if not re.fullmatch(rf"{prefix}\d{{8}}-\d{{4,}}", ticket_id or ""):
         raise ApiError(400, f"malformed ticket id: {ticket_id!r}")
     return ticket_id
 
@@ -41,7 +47,14 @@ async def _body(request: web.Request) -> Dict[str, Any]:
 
 
 def _agent(body: Dict[str, Any]) -> str:
+    """Who acts. With a console session it is the signed-in agent: an 'agent' in the body
+    may be left out, and naming anyone else is refused."""
     agent = body.get("agent")
+    session = CURRENT_SESSION.get()
+    if session is not None:
+        if agent is None or agent == session.name:
+            return session.name
+        raise ApiError(403, "'agent' must be the signed-in agent")
     if not isinstance(agent, str) or not agent.strip():
         raise ApiError(400, "'agent' must be a non-empty string")
     if len(agent) > MAX_AGENT_LEN:
@@ -71,8 +84,24 @@ def _record(ticket: Dict[str, Any], agent: str, action: str, note: Optional[str]
     ticket.setdefault("history", []).append({"at": iso(utcnow()), "by": agent, "action": action, "note": note})
 
 
+async def _before_change(request: web.Request, ticket: Dict[str, Any]) -> None:
+    """A hand-off about to end here (resolve, hand-back) is put in the ticketing webhook's
+    outbox first, so even one resolved between two polls of the live queue is delivered."""
+    from bot.console.keys import FEED_KEY
+
+    feed = request.app.get(FEED_KEY)
+    if feed is not None:
+        await feed.seen_ticket(ticket)
+
+
 async def _save(request: web.Request, ticket: Dict[str, Any]) -> web.Response:
-    return web.json_response(await request.app[STORE_KEY].save(ticket))
+    from bot.console.keys import FEED_KEY
+
+    saved = await request.app[STORE_KEY].save(ticket)
+    feed = request.app.get(FEED_KEY)
+    if feed is not None:
+        feed.poke()  # open consoles see the change now rather than at the next poll
+    return web.json_response(saved)
 
 
 # -- read ----------------------------------------------------------------------
@@ -128,6 +157,7 @@ async def resolve(request: web.Request) -> web.Response:
     ticket = await _load(request, ticket_id)
     if ticket.get("status") in ("resolved", "closed"):
         raise ApiError(409, f"ticket {ticket_id} is already {ticket['status']}")
+    await _before_change(request, ticket)
     ticket["status"] = "resolved"
     _record(ticket, agent, "resolved", note)
     return await _save(request, ticket)
@@ -156,11 +186,40 @@ async def handback(request: web.Request) -> web.Response:
         raise ApiError(409, f"ticket {ticket_id} is {ticket.get('status')}, not handed_off")
     if not ticket.get("conversation_id"):
         raise ApiError(409, f"ticket {ticket_id} has no conversation to resume")
+    await _before_change(request, ticket)
     # Rasa first: if the bot cannot take the conversation back, the ticket must
     # stay with the humans rather than claim a bot is handling it.
     await _resume_in_rasa(request, str(ticket["conversation_id"]))
     ticket["status"] = "open"
     _record(ticket, agent, "handed_back", note)
+    response = await _save(request, ticket)
+    await _tell_customer_handed_back(request, ticket)
+    return response
+
+
+async def _tell_customer_handed_back(request: web.Request, ticket: Dict[str, Any]) -> None:
+    """The customer's open chat page drops its "connected to a colleague" banner now."""
+    from bot.webchat.hub import HUB_KEY, HubError  # bot.webchat imports this module
+
+    hub = request.app.get(HUB_KEY)
+    if hub is None:
+        return
+    try:
+        await hub.publish(str(ticket["conversation_id"]),
+                          {"type": "status", "handed_off": False, "ticket_id": ticket["ticket_id"]})
+    except HubError as exc:
+        # Resumed in Rasa all the same; the page shows it on its next reload.
+        log.warning("ticket %s: hand-back not pushed to the chat page: %s", ticket["ticket_id"], exc)
+
+
+async def add_note(request: web.Request) -> web.Response:
+    ticket_id = _ticket_id(request)
+    body = await _body(request)
+    agent, note = _agent(body), _note(body)
+    if not note or not note.strip():
+        raise ApiError(400, "'note' must be a non-empty string")
+    ticket = await _load(request, ticket_id)
+    _record(ticket, agent, "note", note.strip())
     return await _save(request, ticket)
 
 
@@ -171,11 +230,14 @@ async def callback_done(request: web.Request) -> web.Response:
     outcome = body.get("outcome")
     if outcome not in CALLBACK_OUTCOMES:
         raise ApiError(400, f"'outcome' must be one of {list(CALLBACK_OUTCOMES)}")
+    session = CURRENT_SESSION.get()
+    if session is not None and not session.is_specialist:
+        raise ApiError(403, "only a specialist can record a callback's result")
     ticket = await _load(request, ticket_id)
     callback = ticket.get("callback") or {}
     if callback.get("status") != "opted_in":
         raise ApiError(409, f"ticket {ticket_id} has no opted-in callback")
-    if callback.get("outcome") in FINAL_OUTCOMES:
+    if callback.get("outcome") in FINAL_OUTCOMES or callback.get("closed"):
         raise ApiError(409, f"callback on {ticket_id} is already {callback['outcome']}")
     callback["outcome"] = outcome
     callback["completed_at"] = iso(utcnow())

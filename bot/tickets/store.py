@@ -110,7 +110,9 @@ def index_fields(ticket: Dict[str, Any]) -> Dict[str, Any]:
         "priority_score": score,
         "callback_status": callback_status,
         "callback_outcome": outcome,
-        "callback_pending": callback_status == "opted_in" and outcome not in FINAL_CALLBACK_OUTCOMES,
+        # `closed`: a specialist gave up after the last unanswered attempt (outcome no_answer).
+        "callback_pending": callback_status == "opted_in" and outcome not in FINAL_CALLBACK_OUTCOMES
+        and not callback.get("closed"),
         "callback_window_start": to_ts(window.get("start") if isinstance(window, dict) else None),
         "callback_decided_at": to_ts(callback.get("decided_at")),
         "issue_key": issue_key(ticket),

@@ -1,0 +1,14 @@
+"""Typed keys under which the console keeps its state on the aiohttp app."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.console.config import ConsoleConfig
+from bot.console.sessions import LoginThrottle, SessionStore
+
+CONSOLE_KEY = web.AppKey("console_config", ConsoleConfig)
+SESSIONS_KEY = web.AppKey("console_sessions", SessionStore)
+THROTTLE_KEY = web.AppKey("console_throttle", LoginThrottle)
+FEED_KEY = web.AppKey("console_feed", object)        # bot.console.live.Feed
+WEBHOOK_KEY = web.AppKey("console_webhook", object)  # bot.console.webhook.WebhookDelivery or None
+CONSOLE_SOCKETS_KEY = web.AppKey("console_sockets", object)  # weakref.WeakSet of WebSocketResponse

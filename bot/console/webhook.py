@@ -1,0 +1,162 @@
+"""Ticketing webhook: every hand-off POSTed as signed JSON to TICKETING_WEBHOOK_URL.
+
+* **What**: ``{"event": "ticket.handed_off", "idempotency_key", "ticket_id", "handed_off_at",
+  "ticket": {...the ticket as it was when first seen handed off...}}``. The body of one
+  hand-off is fixed when it is enqueued, so every retry sends the same bytes.
+* **Signed**: ``X-Signature: sha256=<hex HMAC-SHA256 of the raw body, key TICKETING_WEBHOOK_SECRET>``;
+  ``X-Idempotency-Key`` repeats the key, ``X-Delivery-Attempt`` counts from 1.
+* **Retried**: any answer but 2xx, or no answer in TICKETING_WEBHOOK_TIMEOUT seconds, is retried
+  after TICKETING_WEBHOOK_RETRY_BASE x 2^(attempt-1) seconds (+-20 % jitter, at most
+  TICKETING_WEBHOOK_RETRY_MAX), for as long as it takes.
+* **Durable**: the outbox (bot.console.outbox) is written before anything is sent and an item
+  is marked delivered only after a 2xx, so neither a receiver outage nor a restart loses one.
+  Guarantee: at-least-once, with the idempotency key the receiver dedups on (a crash between
+  the receiver's 2xx and our mark re-sends that one hand-off, same key).
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import random
+import time
+from typing import Any, Dict, Optional
+
+import aiohttp
+
+from bot.console.outbox import Outbox, OutboxItem
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Signature"
+IDEMPOTENCY_HEADER = "X-Idempotency-Key"
+BATCH = 20
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, header: Optional[str]) -> bool:
+    """What a receiver does (and the tests): constant-time check of X-Signature."""
+    return bool(header) and hmac.compare_digest(sign(secret, body), header)
+
+
+def handed_off_at(ticket: Dict[str, Any]) -> str:
+    """When this hand-off happened: the latest 'handed_off' history entry (the assistant writes
+    one per hand-off), else the ticket's creation time. Stable across saves."""
+    for entry in reversed(ticket.get("history") or []):
+        if isinstance(entry, dict) and entry.get("action") == "handed_off" and entry.get("at"):
+            return str(entry["at"])
+    return str(ticket.get("created_at") or "")
+
+
+def idempotency_key(ticket: Dict[str, Any]) -> str:
+    return f"{ticket['ticket_id']}@{handed_off_at(ticket)}"
+
+
+def handoff_event(ticket: Dict[str, Any]) -> bytes:
+    body = {
+        "event": "ticket.handed_off",
+        "idempotency_key": idempotency_key(ticket),
+        "ticket_id": ticket["ticket_id"],
+        "handed_off_at": handed_off_at(ticket),
+        "ticket": ticket,
+    }
+    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+class WebhookDelivery:
+    def __init__(self, outbox: Outbox, url: str, secret: str, *, timeout: float = 10.0,
+                 retry_base: float = 2.0, retry_max: float = 600.0) -> None:
+        self.outbox = outbox
+        self.url = url
+        self.secret = secret
+        self.timeout = timeout
+        self.retry_base = retry_base
+        self.retry_max = retry_max
+        # Held while posting; a process that dies mid-post gives the item back after this.
+        self.lease = timeout + max(1.0, timeout / 2)
+        self._wake = asyncio.Event()
+        self._task: Optional[asyncio.Task] = None
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    async def enqueue(self, ticket: Dict[str, Any]) -> bool:
+        added = await self.outbox.enqueue(idempotency_key(ticket), ticket["ticket_id"], handoff_event(ticket))
+        if added:
+            log.info("ticketing webhook: queued hand-off %s", idempotency_key(ticket))
+            self._wake.set()
+        return added
+
+    def start(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+        self._task = asyncio.create_task(self._run(), name="ticketing-webhook")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+        await self.outbox.close()
+
+    def backoff(self, attempts: int) -> float:
+        delay = min(self.retry_base * 2 ** max(0, attempts - 1), self.retry_max)
+        return delay * random.uniform(0.8, 1.2)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.deliver_due()
+                next_due = await self.outbox.next_due()
+                wait = 5.0 if next_due is None else min(5.0, max(0.05, next_due - time.time()))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("ticketing webhook: outbox unavailable; retrying")
+                wait = 2.0
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), wait)
+            except asyncio.TimeoutError:
+                pass
+
+    async def deliver_due(self) -> int:
+        delivered = 0
+        while True:
+            items = await self.outbox.lease_due(BATCH, self.lease)
+            if not items:
+                return delivered
+            results = await asyncio.gather(*(self._deliver(item) for item in items))
+            delivered += sum(results)
+            if not all(results):
+                return delivered  # the receiver is struggling: leave the rest to their schedule
+
+    async def _deliver(self, item: OutboxItem) -> bool:
+        attempt = item.attempts + 1
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(self.secret, item.payload),
+            IDEMPOTENCY_HEADER: item.key,
+            "X-Delivery-Attempt": str(attempt),
+            "User-Agent": "northwind-complaints-webhook/1",
+        }
+        error = None
+        try:
+            assert self._session is not None
+            async with self._session.post(self.url, data=item.payload, headers=headers) as resp:
+                await resp.read()
+                if 200 <= resp.status < 300:
+                    await self.outbox.delivered(item.key)
+                    log.info("ticketing webhook: delivered %s (attempt %d)", item.key, attempt)
+                    return True
+                error = f"HTTP {resp.status}"
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            error = type(exc).__name__
+        retry_in = self.backoff(attempt)
+        log.warning("ticketing webhook: %s not delivered (%s, attempt %d); retrying in %.1fs",
+                    item.key, error, attempt, retry_in)
+        await self.outbox.failed(item.key, attempt, time.time() + retry_in, error or "error")
+        return False
