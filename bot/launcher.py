@@ -20,6 +20,8 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+# Masks card numbers and the catalog's sensitive patterns in every log record (bot/privacy.py).
+LOGGING_CONFIG = str(ROOT / "bot" / "logging_config.yml")
 
 
 def environment() -> Dict[str, str]:
@@ -53,12 +55,13 @@ def commands(env: Dict[str, str]) -> List[List[str]]:
     endpoints = "endpoints.redis.yml" if env.get("REDIS_URL") else "endpoints.yml"
     rasa = str(VENV_BIN / "rasa")
     return [
-        [rasa, "run", "actions", "--actions", "actions", "--port", env["ACTION_PORT"]],
+        [rasa, "run", "actions", "--actions", "actions", "--port", env["ACTION_PORT"],
+         "--logging-config-file", LOGGING_CONFIG],
         [
             rasa, "run", "--model", env.get("RASA_MODEL", "models/complaints.tar.gz"),
             "--port", env["RASA_PORT"], "--endpoints", endpoints, "--credentials",
             env.get("RASA_CREDENTIALS", "credentials.yml"), "--enable-api",
-            "--auth-token", env["RASA_TOKEN"], "--cors", "*",
+            "--auth-token", env["RASA_TOKEN"], "--cors", "*", "--logging-config-file", LOGGING_CONFIG,
         ],
         [sys.executable, "-m", "bot.agent_api"],
     ]
@@ -107,7 +110,8 @@ def main() -> int:
                 f"  Rasa REST channel  http://localhost:{env['RASA_PORT']}/webhooks/rest/webhook\n"
                 f"  Action server      http://localhost:{env['ACTION_PORT']}/health\n"
                 f"  Agent API          http://localhost:{env['AGENT_API_PORT']}/api/handoffs "
-                f"(Authorization: Bearer $AGENT_API_TOKEN)\n",
+                f"(Authorization: Bearer $AGENT_API_TOKEN)\n"
+                f"  Agent console      http://localhost:{env['AGENT_API_PORT']}/console   Web chat  http://localhost:{env['AGENT_API_PORT']}/chat\n",
                 flush=True,
             )
         else:

@@ -1,11 +1,32 @@
-"""Masks payment card numbers (and catalog-named secrets) before anything is stored."""
+"""Masks payment card numbers (and catalog-named secrets) before anything is stored or logged.
+
+- `mask_secrets(text)`: Luhn-valid card numbers (13-19 digits, optionally grouped by single
+  spaces or dashes) become "[card ending 1111]"; every regex listed in the catalog's
+  `business.sensitive_patterns` (and any `extra_patterns` given) becomes "[redacted]".
+  Order numbers (6-10 digits), dates, amounts and phone numbers are left alone.
+- `install_log_masking()`: a log-record factory that masks every record of the process
+  (message, arguments, traceback), whatever logger or handler it goes through. It is
+  installed in the Rasa server and the action server by `bot/logging_config.yml`
+  (`--logging-config-file`, see bot/launcher.py).
+
+Catalog patterns are either a regex string or `{pattern: ..., label: ...}`; a match is
+replaced by "[redacted]" or "[redacted <label>]". An invalid regex is skipped (and logged
+once) rather than letting a typo in the catalog stop the assistant.
+"""
 from __future__ import annotations
 
+import logging
+import os
 import re
-from typing import Iterable, Optional
+import threading
+from functools import lru_cache
+from typing import Any, Iterable, Optional, Pattern, Tuple
 
 # 13-19 digits, optionally grouped by single spaces or dashes.
 _CARD = re.compile(r"(?<![\d])(?:\d[ \-]?){12,18}\d(?![\d])")
+
+_log = logging.getLogger(__name__)
+_warned: set = set()
 
 
 def luhn_valid(digits: str) -> bool:
@@ -27,10 +48,139 @@ def _mask_card(match: re.Match) -> str:
     return match.group(0)
 
 
+def mask_cards(text: str) -> str:
+    """Only the card numbers (no catalog): for callers that must not touch the catalog."""
+    return _CARD.sub(_mask_card, text) if text else text
+
+
+# ---- catalog patterns ------------------------------------------------------------------
+def _spec(item: Any) -> Optional[Tuple[str, str]]:
+    if isinstance(item, str):
+        return item, "[redacted]"
+    if isinstance(item, dict) and isinstance(item.get("pattern"), str):
+        label = item.get("label") or item.get("name")
+        return item["pattern"], f"[redacted {label}]" if label else "[redacted]"
+    return None
+
+
+@lru_cache(maxsize=64)
+def _compile(pattern: str) -> Optional[Pattern[str]]:
+    try:
+        return re.compile(pattern)
+    except re.error as error:
+        if pattern not in _warned:
+            _warned.add(pattern)
+            _log.warning("sensitive pattern %r is not a valid regex, skipped: %s", pattern, error)
+        return None
+
+
+def catalog_patterns() -> Tuple[Tuple[Pattern[str], str], ...]:
+    """The catalog's `business.sensitive_patterns`, compiled (reloaded when the file changes)."""
+    from bot.catalog import DEFAULT_PATH
+
+    path = os.environ.get("CATALOG_PATH") or str(DEFAULT_PATH)
+    try:
+        mtime = os.path.getmtime(path)
+    except OSError:
+        return ()
+    return _catalog_patterns(path, mtime)
+
+
+@lru_cache(maxsize=4)
+def _catalog_patterns(path: str, mtime: float) -> Tuple[Tuple[Pattern[str], str], ...]:
+    was_active, _guard.active = _guard.active, True  # no log masking while loading
+    try:
+        from bot.catalog import load_catalog
+
+        items = load_catalog(path).business.get("sensitive_patterns") or []
+        compiled = []
+        for item in items:
+            spec = _spec(item)
+            if spec and spec[0]:
+                regex = _compile(spec[0])
+                if regex is not None:
+                    compiled.append((regex, spec[1]))
+        return tuple(compiled)
+    except Exception:  # no catalog here, or a broken one: cards are still masked
+        return ()
+    finally:
+        _guard.active = was_active
+
+
 def mask_secrets(text: Optional[str], extra_patterns: Iterable[str] = ()) -> str:
     if not text:
         return text or ""
     masked = _CARD.sub(_mask_card, text)
+    for regex, replacement in catalog_patterns():
+        masked = regex.sub(replacement, masked)
     for pattern in extra_patterns:
         masked = re.sub(pattern, "[redacted]", masked)
     return masked
+
+
+# ---- logs ------------------------------------------------------------------------------
+class _Guard(threading.local):
+    active = False
+
+
+_guard = _Guard()
+
+
+def mask_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Mask a record in place: its formatted message, traceback and stack."""
+    if _guard.active:
+        return record
+    _guard.active = True
+    try:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: leave it to logging to report
+            return record
+        masked = mask_secrets(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        if record.exc_info and not record.exc_text:
+            text = logging.Formatter().formatException(record.exc_info)
+            masked = mask_secrets(text)
+            if masked != text:
+                record.exc_text = masked
+        elif record.exc_text:
+            record.exc_text = mask_secrets(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_secrets(record.stack_info)
+    except Exception:  # masking must never break logging
+        pass
+    finally:
+        _guard.active = False
+    return record
+
+
+class MaskSecretsFilter(logging.Filter):
+    """Also usable on a handler (`filters: [mask_secrets]`); always lets the record through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        mask_record(record)
+        return True
+
+
+_installed = False
+
+
+def install_log_masking() -> MaskSecretsFilter:
+    """Make every log record of this process masked at creation. Idempotent.
+
+    Referenced from bot/logging_config.yml as a filter factory, so that
+    `rasa run --logging-config-file` and `rasa run actions --logging-config_file` install it
+    (dictConfig builds every declared filter). A record factory rather than a handler
+    filter, because Rasa, coloredlogs and Sanic add handlers of their own after the
+    logging config is read."""
+    global _installed
+    if not _installed:
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            return mask_record(previous(*args, **kwargs))
+
+        logging.setLogRecordFactory(factory)
+        _installed = True
+    return MaskSecretsFilter()

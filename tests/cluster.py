@@ -1,0 +1,264 @@
+"""The product's servers started one by one (not through the launcher, which stops every
+service when one of them dies), so a test can run several Rasa servers and action servers,
+kill one and start it again, or restart Redis under them.
+
+Each process gets exactly the environment and command line `bot.launcher` builds
+(`environment()` and `commands()`), so what runs here is what `make run` runs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+from unittest import mock
+
+import redis
+
+from tests.live import MODEL, ROOT, free_port
+
+RASA_TOKEN = "test-rasa-token"
+AGENT_TOKEN = "test-agent-token"
+
+
+def launcher_env(overrides: Dict[str, str]) -> Dict[str, str]:
+    """bot.launcher.environment() as it would be computed with `overrides` set."""
+    from bot import launcher
+
+    base = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_DB")}
+    with mock.patch.dict(os.environ, {**base, **overrides}, clear=True):
+        with mock.patch("builtins.print"):
+            return launcher.environment()
+
+
+def launcher_commands(env: Dict[str, str]) -> Dict[str, List[str]]:
+    from bot import launcher
+
+    actions, rasa, agent_api = launcher.commands(env)
+    return {"actions": actions, "rasa": rasa, "agent_api": agent_api}
+
+
+@dataclass
+class Service:
+    """One server process with its own log file."""
+
+    name: str
+    cmd: List[str]
+    env: Dict[str, str]
+    health_url: str
+    log_path: Path
+    proc: Optional[subprocess.Popen] = None
+
+    def start(self) -> "Service":
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            self.cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        log.close()
+        return self
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.health_url, timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, ConnectionError, OSError):
+            return False
+
+    def wait_ready(self, timeout: float = 240) -> "Service":
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
+            if self.healthy():
+                return self
+            time.sleep(0.3)
+        raise RuntimeError(f"{self.name} not ready in {timeout}s:\n{self.log_tail()}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole process group (rasa forks nothing, but its children must go too)."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+
+@dataclass
+class Cluster:
+    """Action servers, Rasa servers and (optionally) an agent API sharing one configuration."""
+
+    var_dir: Path
+    extra_env: Dict[str, str] = field(default_factory=dict)
+    services: Dict[str, Service] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        if not MODEL.exists():
+            raise RuntimeError(f"{MODEL} is missing: run `make model` (make test does it)")
+
+    def env(self, rasa_port: int, action_port: int, agent_port: int) -> Dict[str, str]:
+        return launcher_env({
+            "VAR_DIR": str(self.var_dir),
+            "RASA_TRACKER_DB": str(self.var_dir / "rasa_tracker.db"),
+            "TICKETS_DB": str(self.var_dir / "tickets.db"),
+            "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port), "AGENT_API_PORT": str(agent_port),
+            "AGENT_API_TOKEN": AGENT_TOKEN, "RASA_TOKEN": RASA_TOKEN,
+            "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
+            # A developer's shell must not change what these servers do.
+            "METRICS_TOKEN": "", "REST_RATE_PER_SECOND": "", "REST_RATE_BURST": "", "REST_MAX_BODY_BYTES": "",
+            "REDIS_KEY_PREFIX": "",
+            **self.extra_env,
+        })
+
+    def _add(self, name: str, kind: str, env: Dict[str, str], health_url: str) -> Service:
+        service = Service(name, launcher_commands(env)[kind], env, health_url, self.var_dir / f"{name}.log")
+        self.services[name] = service
+        return service
+
+    def action_server(self, name: str, port: Optional[int] = None) -> Service:
+        port = port or free_port()
+        env = self.env(free_port(), port, free_port())
+        return self._add(name, "actions", env, f"http://127.0.0.1:{port}/health")
+
+    def rasa_server(self, name: str, action_port: int, port: Optional[int] = None) -> Service:
+        port = port or free_port()
+        env = self.env(port, action_port, free_port())
+        return self._add(name, "rasa", env, f"http://127.0.0.1:{port}/status?token={RASA_TOKEN}")
+
+    def agent_api(self, name: str, rasa_port: int, port: Optional[int] = None) -> Service:
+        port = port or free_port()
+        env = self.env(rasa_port, free_port(), port)
+        return self._add(name, "agent_api", env, f"http://127.0.0.1:{port}/health")
+
+    def start_all(self, timeout: float = 240) -> "Cluster":
+        for service in self.services.values():
+            if service.proc is None or service.proc.poll() is not None:
+                service.start()
+        for service in self.services.values():
+            service.wait_ready(timeout)
+        return self
+
+    def stop(self) -> None:
+        for service in self.services.values():
+            if service.proc is not None and service.proc.poll() is None:
+                try:
+                    os.killpg(service.proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for service in self.services.values():
+            service.kill(signal.SIGKILL) if service.proc is not None and _still_running(service.proc, 20) else None
+
+    def logs(self) -> str:
+        return "\n".join(f"==== {s.name}\n{s.log_tail(3000)}" for s in self.services.values())
+
+
+def _still_running(proc: subprocess.Popen, timeout: float) -> bool:
+    try:
+        proc.wait(timeout=timeout)
+        return False
+    except subprocess.TimeoutExpired:
+        return True
+
+
+# ---- small HTTP clients ---------------------------------------------------------------
+def port_of(service: Service) -> int:
+    return int(service.health_url.split(":")[2].split("/")[0])
+
+
+def base_url(service: Service) -> str:
+    return f"http://127.0.0.1:{port_of(service)}"
+
+
+def say(rasa: Service, sender: str, text: str, timeout: float = 60) -> List[Dict[str, Any]]:
+    body = json.dumps({"sender": sender, "message": text}).encode()
+    request = urllib.request.Request(
+        f"{base_url(rasa)}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def tracker(rasa: Service, sender: str) -> Dict[str, Any]:
+    url = f"{base_url(rasa)}/conversations/{sender}/tracker?token={RASA_TOKEN}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())
+
+
+# ---- a redis-server of the test's own ------------------------------------------------
+def redis_binary() -> Optional[str]:
+    return shutil.which("redis-server") or next(
+        (p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if Path(p).exists()), None
+    )
+
+
+@dataclass
+class RedisServer:
+    """A redis-server on a fixed port and dir, so it can be stopped and started again."""
+
+    directory: Path
+    port: int = 0
+    appendonly: bool = True
+    proc: Optional[subprocess.Popen] = None
+
+    def start(self, timeout: float = 10) -> "RedisServer":
+        binary = redis_binary()
+        if binary is None:
+            raise RuntimeError("redis-server not found: run scripts/install_system_deps.sh (as root)")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.appendonly else ["--appendonly", "no"]
+        with open(self.directory / "redis.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence,
+                 "--dir", str(self.directory), "--daemonize", "no"],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                try:
+                    if client.ping():
+                        return self
+                except redis.exceptions.ConnectionError:
+                    time.sleep(0.05)
+                except redis.exceptions.BusyLoadingError:
+                    time.sleep(0.05)
+        finally:
+            client.close()
+        raise RuntimeError(f"redis-server did not start:\n{(self.directory / 'redis.log').read_text(errors='replace')[-2000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True)
