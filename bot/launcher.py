@@ -47,6 +47,7 @@ def environment() -> Dict[str, str]:
         env.setdefault("REDIS_HOST", url.hostname or "localhost")
         env.setdefault("REDIS_PORT", str(url.port or 6379))
         env.setdefault("REDIS_DB", (url.path or "/0").lstrip("/") or "0")
+        env.setdefault("REDIS_PASSWORD", url.password or "")
     env.setdefault("PYTHONPATH", str(ROOT))
     return env
 

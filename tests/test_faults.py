@@ -204,13 +204,6 @@ def test_redis_restarted_mid_conversation_loses_nothing(cluster, own_redis):
     assert ticket_id not in [t["ticket_id"] for t in as_an_agent(cluster, "/api/callbacks")["callbacks"]]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/tickets/redis_store.py: redis.asyncio reuses a pooled connection the restart closed, so "
-    "the first call after a Redis restart raises ConnectionError (one apology to a customer, one "
-    "500 from the agent API). Fix: aioredis.from_url(url, decode_responses=True, "
-    "retry_on_error=[ConnectionError, TimeoutError], retry=Retry(ExponentialBackoff(cap=0.5, "
-    "base=0.05), 3)); then remove this marker."
-))
 def test_the_ticket_store_survives_a_redis_restart_without_an_error(own_redis):
     from bot.tickets.model import new_ticket
 

@@ -107,10 +107,9 @@ def ivr_requests(draw) -> Dict[str, Any]:
     turn = draw(st.one_of(st.none(), st.integers(-5, 50).map(str), st.text(max_size=8)))
     url = PUBLIC + path + (f"?{urllib.parse.urlencode({'turn': turn})}" if turn is not None else "")
     return {
-        # Twilio posts UTF-8 form values: no lone surrogates (they can't be encoded) or NULs.
-        # Blank values are left out: the channel can't validate them yet (see the xfail below),
-        # and a 403 would keep the signed examples from reaching the assistant.
-        "url": url, "params": {utf8(k): utf8(v).replace("\x00", "") for k, v in params.items() if v.strip("\x00")},
+        # Twilio posts UTF-8 form values: no lone surrogates (they can't be encoded) or NULs;
+        # blank values are signed like any other.
+        "url": url, "params": {utf8(k): utf8(v).replace("\x00", "") for k, v in params.items()},
         "signing": draw(st.sampled_from(["signed"] * 4 + ["unsigned", "wrong"])),
         "encoding": draw(st.sampled_from(["form"] * 6 + ["latin-1", "json", "garbage", "multipart"])),
         "garbage": draw(st.binary(max_size=200)),
@@ -210,12 +209,6 @@ def test_agent_api_never_answers_5xx(edge_stack):
     assert_healthy(edge_stack)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/channels/twilio_ivr.py validates the signature over `request.form`, which Sanic builds "
-    "without blank values, while Twilio signs every parameter it posts, blank ones included (e.g. "
-    "CallerZip= for a UK caller): such calls get 403. Fix: validate over "
-    "request.get_form(keep_blank_values=True); then remove this marker."
-))
 def test_a_signed_call_with_blank_parameters_is_accepted(edge_stack):
     params = {"CallSid": "CA" + uuid.uuid4().hex, "From": "+447700900123", "To": "+442071234567",
               "CallStatus": "ringing", "CallerZip": "", "CallerState": "", "CallerCountry": "GB"}

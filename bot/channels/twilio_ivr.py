@@ -26,13 +26,14 @@ from __future__ import annotations
 import logging
 import os
 import re
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 from urllib.parse import urlencode
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
-from sanic.request import Request
+from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
@@ -156,7 +157,7 @@ class TwilioIVRInput(InputChannel):
         if self._validator is None or not signature:
             return False
         try:
-            return self._validator.validate(self.signed_url(request), request.form, signature)
+            return self._validator.validate(self.signed_url(request), signed_params(request), signature)
         except Exception:  # a malformed request is simply not authentic
             logger.exception("twilio_ivr: signature check failed")
             return False
@@ -362,6 +363,15 @@ class TwilioIVRInput(InputChannel):
             self.voice, texts, self.settings.handoff_queue, action,
             task=task, workflow_sid=self.settings.workflow_sid,
         )
+
+
+def signed_params(request: Request) -> RequestParameters:
+    """The posted form as Twilio signed it: blank values included (Sanic's request.form
+    drops them, and a UK caller's CallerZip= would then fail the check)."""
+    if "application/x-www-form-urlencoded" not in (request.content_type or ""):
+        return request.form
+    body = (request.body or b"").decode("utf-8", errors="replace")
+    return RequestParameters(urllib.parse.parse_qs(body, keep_blank_values=True))
 
 
 def _xml(body: str) -> HTTPResponse:

@@ -22,6 +22,10 @@ from datetime import datetime
 from typing import Any, Dict, List, Optional
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
 from bot.tickets.model import iso, utcnow
@@ -42,7 +46,13 @@ class RedisTicketStore(TicketStore):
         # Created on first use so that constructing the store opens nothing, and
         # the pool binds to the event loop that actually uses it.
         if self._redis is None:
-            self._redis = aioredis.from_url(self.url, decode_responses=True)
+            # A Redis restart closes pooled connections; retry once on a fresh one rather
+            # than fail the customer's turn or an agent's request.
+            self._redis = aioredis.from_url(
+                self.url, decode_responses=True,
+                retry_on_error=[RedisConnectionError, RedisTimeoutError],
+                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+            )
         return self._redis
 
     def _k(self, *parts: str) -> str:
