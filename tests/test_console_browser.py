@@ -23,7 +23,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
+
+from tests.browser import chromium
 from twilio.request_validator import RequestValidator
 
 from bot.console.accounts import hash_password
@@ -35,7 +37,6 @@ from tests.test_console_helpers import (
 pytestmark = pytest.mark.live
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 DOCS = ROOT / "docs"
 TIMEOUT_MS = 30_000
@@ -84,16 +85,8 @@ def stack(tmp_path_factory, services):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: run scripts/install_system_deps.sh (as root)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            headless=True,
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
