@@ -175,7 +175,7 @@ class Conversation:
             ok, error, reply_text = await asyncio.wait_for(self._send(session, step), timeout)
         except asyncio.TimeoutError:
             ok, error, reply_text = False, "timeout", ""
-        except aiohttp.ClientError as exc:
+        except (aiohttp.ClientError, ValueError, OSError) as exc:  # incl. a body that isn't JSON
             ok, error, reply_text = False, type(exc).__name__, ""
         latency = time.monotonic() - sent
         if not ok:
