@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,8 +116,17 @@ class LiveStack:
             f"{self.rasa_url}/webhooks/rest/webhook", data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read())
+        # A script types faster than a person: like a well-behaved client, it waits out
+        # the per-conversation rate limit (429 + Retry-After) instead of failing.
+        for _ in range(10):
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    return json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                if error.code != 429:
+                    raise
+                time.sleep(float(error.headers.get("Retry-After") or 1))
+        raise RuntimeError(f"still rate-limited after 10 tries: {text[:60]!r}")
 
     def agent(self, path: str, method: str = "GET", body: Optional[dict] = None) -> Any:
         request = urllib.request.Request(
