@@ -69,8 +69,11 @@ def test_a_chunked_body_over_the_limit_is_refused_too(live_stack):
     url = urlparse(live_stack.rasa_url)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     chunks = (json.dumps({"sender": sender(), "message": "b" * 40_000})[i:i + 4096].encode() for i in range(0, 40_100, 4096))
-    connection.request("POST", "/webhooks/rest/webhook", body=chunks, headers={"Content-Type": "application/json"},
-                       encode_chunked=True)
+    try:
+        connection.request("POST", "/webhooks/rest/webhook", body=chunks, headers={"Content-Type": "application/json"},
+                           encode_chunked=True)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server answered 413 and closed before the rest was sent: the point
     response = connection.getresponse()
     assert response.status == 413
     connection.close()
