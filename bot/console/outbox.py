@@ -12,13 +12,12 @@ store's key prefix, ``outbox:item:{key}`` (hash), ``outbox:due`` (zset key -> ne
 """
 from __future__ import annotations
 
-import asyncio
-import os
 import sqlite3
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, TypeVar
+
+from bot.sqlite_worker import SQLiteWorker
 
 T = TypeVar("T")
 
@@ -73,30 +72,23 @@ CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox (delivered_at, n
 """
 
 
+def _setup(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    # FULL: a committed enqueue or delivery mark survives even a power cut.
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.executescript(SCHEMA)
+
+
 class SQLiteOutbox(Outbox):
     """Own connection to the tickets file, on one worker thread (like SQLiteTicketStore)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._conn: Optional[sqlite3.Connection] = None
-        self._executor: Optional[ThreadPoolExecutor] = None
+        self._worker = SQLiteWorker(path, _setup, "webhook-outbox")
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-outbox")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._with_conn, fn)
-
-    def _with_conn(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        if self._conn is None:
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 10000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            # FULL: a committed enqueue or delivery mark survives even a power cut.
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.executescript(SCHEMA)
-            self._conn = conn
-        return fn(self._conn)
+        return await self._worker.run(fn)
 
     async def enqueue(self, key: str, ticket_id: str, payload: bytes) -> bool:
         now = time.time()
@@ -158,17 +150,7 @@ class SQLiteOutbox(Outbox):
         return await self._run(read)
 
     async def close(self) -> None:
-        if self._executor is None:
-            return
-
-        def shut() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        await asyncio.get_running_loop().run_in_executor(self._executor, shut)
-        self._executor.shutdown(wait=True)
-        self._executor = None
+        await self._worker.close()
 
 
 # KEYS: item, due; ARGV: ticket_id, payload, now

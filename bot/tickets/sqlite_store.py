@@ -6,14 +6,12 @@ transaction. Across processes, WAL + busy_timeout + BEGIN IMMEDIATE do the work.
 """
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, TypeVar
 
+from bot.sqlite_worker import SQLiteWorker
 from bot.tickets.model import iso, utcnow
 from bot.tickets.store import TicketStore, day_of, index_fields, to_ts
 
@@ -62,38 +60,21 @@ UPSERT = (
 )
 
 
+def _setup(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.executescript(SCHEMA)
+
+
 class SQLiteTicketStore(TicketStore):
     def __init__(self, path: str, prefix: str = "C-") -> None:
         super().__init__(prefix)
         self.path = path
-        self._conn: Optional[sqlite3.Connection] = None
-        self._executor: Optional[ThreadPoolExecutor] = None
+        self._worker = SQLiteWorker(path, _setup, "tickets-sqlite")
 
-    # -- plumbing -------------------------------------------------------------
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tickets-sqlite")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._with_conn, fn)
-
-    def _with_conn(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        if self._conn is None:
-            self._conn = self._connect()
-        return fn(self._conn)
-
-    def _connect(self) -> sqlite3.Connection:
-        folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        # isolation_level=None: we issue BEGIN ourselves, so the write lock is
-        # taken up front (IMMEDIATE) rather than upgraded mid-transaction.
-        conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-        )
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.executescript(SCHEMA)
-        return conn
+        return await self._worker.run(fn)
 
     @staticmethod
     def _docs(rows) -> List[Dict[str, Any]]:
@@ -183,15 +164,4 @@ class SQLiteTicketStore(TicketStore):
         return int((await self._run(lambda conn: conn.execute(sql, args).fetchone()))[0])
 
     async def close(self) -> None:
-        if self._executor is None:
-            return
-
-        def shut() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        # Closed on the worker thread, the only thread that ever touches the connection.
-        await asyncio.get_running_loop().run_in_executor(self._executor, shut)
-        self._executor.shutdown(wait=True)
-        self._executor = None
+        await self._worker.close()
