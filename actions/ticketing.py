@@ -6,6 +6,7 @@ every field from those, so any action can persist an up-to-date ticket.
 """
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Optional
 
@@ -64,6 +65,25 @@ def _since_complaint(tracker: Tracker) -> List[Dict[str, Any]]:
     return events[start:]
 
 
+def complaint_began_earlier(tracker: Tracker) -> bool:
+    """The complaint started in an earlier Rasa session of this conversation (a long
+    conversation starts new sessions, bot/sessions.py): the action server sees only the
+    current one, so what was said before is on the ticket, not in this tracker."""
+    return not any(
+        e.get("event") == "action" and e.get("name") == "action_start_complaint" for e in tracker.events
+    )
+
+
+def _earlier_lines(ticket: Dict[str, Any], tracker: Tracker) -> List[Dict[str, Any]]:
+    """Transcript lines the ticket holds from before this session."""
+    if not complaint_began_earlier(tracker) or not ticket.get("transcript"):
+        return []
+    first = next((e["timestamp"] for e in tracker.events if e.get("timestamp")), None)
+    if first is None:
+        return list(ticket["transcript"])
+    return [line for line in ticket["transcript"] if line.get("ts", 0) < first]
+
+
 def _button_title(text: str, last_buttons: List[Dict[str, Any]]) -> str:
     for button in last_buttons or []:
         if button.get("payload") == text:
@@ -76,16 +96,18 @@ def transcript(tracker: Tracker, said_now: Iterable[str] = ()) -> List[Dict[str,
     last_buttons: List[Dict[str, Any]] = []
     for event in _since_complaint(tracker):
         kind = event.get("event")
-        at = iso(datetime.fromtimestamp(event["timestamp"])) if event.get("timestamp") else iso()
+        # `ts` (the event's own time) tells this session's lines from earlier ones exactly.
+        ts = event.get("timestamp") or time.time()
+        at = iso(datetime.fromtimestamp(ts))
         if kind == "user":
             text = _button_title(event.get("text") or "", last_buttons)
-            lines.append({"role": "customer", "text": mask_secrets(text)[:MAX_TEXT], "at": at})
+            lines.append({"role": "customer", "text": mask_secrets(text)[:MAX_TEXT], "at": at, "ts": ts})
         elif kind == "bot" and event.get("text"):
             role = "agent" if (event.get("metadata") or {}).get("agent") else "bot"
-            lines.append({"role": role, "text": mask_secrets(event["text"]), "at": at})
+            lines.append({"role": role, "text": mask_secrets(event["text"]), "at": at, "ts": ts})
             last_buttons = (event.get("data") or {}).get("buttons") or []
     for text in said_now:
-        lines.append({"role": "bot", "text": text, "at": iso()})
+        lines.append({"role": "bot", "text": text, "at": iso(), "ts": time.time()})
     return lines
 
 
@@ -114,7 +136,8 @@ def sync_ticket(ticket: Dict[str, Any], tracker: Tracker, said_now: Iterable[str
     """Derive every conversation-backed field of the ticket from the tracker."""
     cat = context.catalog()
     signals = cat.data.get("signals", {})
-    texts = customer_texts(tracker)
+    earlier = _earlier_lines(ticket, tracker)
+    texts = [line["text"] for line in earlier if line.get("role") == "customer"] + customer_texts(tracker)
 
     ticket["category"] = tracker.get_slot("category") or ticket.get("category")
     ticket["sub_reason"] = tracker.get_slot("sub_reason") or ticket.get("sub_reason")
@@ -146,7 +169,7 @@ def sync_ticket(ticket: Dict[str, Any], tracker: Tracker, said_now: Iterable[str
 
     whitelisted = cat.is_whitelisted(ticket["customer"].get("phone"), ticket["customer"].get("email"))
     ticket["priority"] = assess_priority(ticket, cat, whitelisted)
-    ticket["transcript"] = transcript(tracker, said_now)
+    ticket["transcript"] = earlier + transcript(tracker, said_now)
     return ticket
 
 

@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import context
 from actions.complaint import ActionAskCallbackChoice, ActionAskRemedyChoice, ActionStartComplaint, ActionSubmitComplaint, ValidateComplaintForm
 from actions.handoff import ActionHandleFallback, ActionHandOff, bad_input_kind
+from actions.session import ActionSessionStart
 from actions.ticket_requests import ActionCancelCallback, ActionCheckStatus
 from bot.tickets.model import iso, new_ticket
 
@@ -364,3 +365,33 @@ async def test_card_numbers_never_reach_the_ticket(store, domain):
     assert "4111 1111 1111 1111" not in ticket["customer_demand"]
     assert "[card ending 1111]" in ticket["customer_demand"]
     assert all("4111 1111" not in line["text"] for line in ticket["transcript"])
+
+
+async def test_new_session_carries_slots_and_keeps_what_was_said_on_the_ticket(store, dispatcher, domain):
+    started = await _start(store, domain, "my parcel ord 4400918 is 5 days late, this is ridiculous", "complain_delivery")
+    ticket_id = started["ticket_id"]
+    later = time.time()
+    chatter = [{"event": "user", "text": "are you still there? I'm losing patience", "timestamp": later},
+               {"event": "bot", "text": "Hello", "timestamp": later + 0.1}]
+    tracker = make_tracker("hi", "greet", slots={"ticket_id": ticket_id, "category": "delivery"},
+                           events=[{"event": "slot", "name": "ticket_id", "value": ticket_id, "timestamp": later},
+                                   {"event": "slot", "name": "category", "value": "delivery", "timestamp": later}] + chatter)
+
+    events = await ActionSessionStart().run(dispatcher, tracker, domain)
+
+    assert [e["event"] for e in events] == ["session_started", "slot", "slot", "action"]
+    assert slot_events(events) == {"ticket_id": ticket_id, "category": "delivery"}
+    assert events[-1]["name"] == "action_listen" and dispatcher.messages == []
+    said = [line["text"] for line in (await store.get(ticket_id))["transcript"] if line["role"] == "customer"]
+    assert said[-2:] == ["are you still there? I'm losing patience", "hi"], "the ending session's messages are on the ticket"
+
+
+async def test_new_session_leaves_a_finished_ticket_alone(store, dispatcher, domain):
+    ticket = new_ticket("C-20261122-0042", "conv-1", "rest")
+    ticket["status"] = "resolved"
+    await store.save(ticket)
+    before = await store.get("C-20261122-0042")
+    tracker = make_tracker("hi", "greet", slots={"ticket_id": "C-20261122-0042"})
+    events = await ActionSessionStart().run(dispatcher, tracker, domain)
+    assert events[0]["event"] == "session_started"
+    assert await store.get("C-20261122-0042") == before

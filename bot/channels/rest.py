@@ -48,7 +48,7 @@ from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import metrics, rasa_speedups
+from bot import metrics, rasa_speedups, sessions
 from bot.privacy import mask_secrets
 
 logger = logging.getLogger(__name__)
@@ -200,6 +200,7 @@ class RestInput(RasaRestInput):
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         # The Rasa server builds its channels once at start-up: the place to fix its hot spots.
         rasa_speedups.apply()
+        sessions.install()
         credentials = credentials or {}
         redis_url = credentials.get("redis_url") or os.environ.get("REDIS_URL") or None
         return cls(

@@ -1,0 +1,132 @@
+"""When a new Rasa session starts (bot/sessions.py): long conversations are cut into
+sessions so that a turn costs the same at message 200 as at message 5, nothing the customer
+or the agent sees changes, and a conversation held by an agent is never un-paused by one."""
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from types import SimpleNamespace
+
+import pytest
+from rasa.core.processor import MessageProcessor
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted, ActiveLoop, BotUttered, ConversationPaused, SessionStarted, UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot import sessions
+from tests.live import buttons, texts
+
+TICKET = re.compile(r"C-\d{8}-\d{4}")
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load("domain.yml")
+
+
+@pytest.fixture(scope="module")
+def processor(domain):
+    sessions.install()
+    # The patched method needs only the processor's domain (its session_config).
+    return SimpleNamespace(domain=domain)
+
+
+def turns(n: int, answered_by: str = "utter_greet", at: float | None = None) -> list:
+    at = at or time.time()
+    events = []
+    for _ in range(n):
+        events += [UserUttered("hi", {"name": "greet"}, timestamp=at), ActionExecuted(answered_by, timestamp=at),
+                   BotUttered("Hello", timestamp=at), ActionExecuted("action_listen", timestamp=at)]
+    return events
+
+
+def session_start(at: float | None = None) -> list:
+    at = at or time.time()
+    return [ActionExecuted("action_session_start", timestamp=at), SessionStarted(timestamp=at),
+            ActionExecuted("action_listen", timestamp=at)]
+
+
+def tracker_of(domain, events) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events(f"t-{uuid.uuid4().hex}", events, domain.slots)
+
+
+def test_a_long_conversation_at_rest_starts_a_new_session(domain, processor):
+    assert not MessageProcessor._has_session_expired(processor, tracker_of(domain, session_start() + turns(19)))
+    assert MessageProcessor._has_session_expired(processor, tracker_of(domain, session_start() + turns(20)))
+
+
+def test_only_messages_of_the_current_session_count(domain, processor):
+    events = session_start() + turns(15) + session_start() + turns(10)
+    assert not MessageProcessor._has_session_expired(processor, tracker_of(domain, events))
+
+
+def test_never_in_the_middle_of_a_form(domain, processor):
+    events = session_start() + turns(25) + [ActiveLoop("complaint_form")]
+    assert not MessageProcessor._has_session_expired(processor, tracker_of(domain, events))
+
+
+def test_never_while_counting_messages_it_did_not_understand(domain, processor):
+    """The hand-off after N misunderstood messages in a row reads the current session."""
+    events = session_start() + turns(24) + turns(1, answered_by="action_handle_fallback")
+    assert not MessageProcessor._has_session_expired(processor, tracker_of(domain, events))
+
+
+def test_the_limit_comes_from_the_environment(domain, processor, monkeypatch):
+    events = session_start() + turns(6)
+    monkeypatch.setenv("SESSION_MAX_TURNS", "5")
+    assert MessageProcessor._has_session_expired(processor, tracker_of(domain, events))
+    monkeypatch.setenv("SESSION_MAX_TURNS", "0")  # off
+    assert not MessageProcessor._has_session_expired(processor, tracker_of(domain, session_start() + turns(90)))
+    monkeypatch.setenv("SESSION_MAX_TURNS", "lots")
+    assert sessions.max_turns() == sessions.DEFAULT_MAX_TURNS
+
+
+def test_a_quiet_conversation_still_expires_as_rasa_configures_it(domain, processor):
+    two_hours_ago = time.time() - 2 * 3600  # domain.yml: session_expiration_time 60 minutes
+    events = session_start(two_hours_ago) + turns(2, at=two_hours_ago)
+    assert MessageProcessor._has_session_expired(processor, tracker_of(domain, events))
+
+
+def test_a_conversation_held_by_an_agent_never_expires_by_itself(domain, processor):
+    """A new session would un-pause it: the assistant would talk over the agent."""
+    two_hours_ago = time.time() - 2 * 3600
+    events = session_start(two_hours_ago) + turns(30, at=two_hours_ago) + [ConversationPaused(timestamp=two_hours_ago)]
+    tracker = tracker_of(domain, events)
+    assert tracker.is_paused()
+    assert not MessageProcessor._has_session_expired(processor, tracker)
+
+
+@pytest.mark.live
+def test_a_long_conversation_keeps_its_ticket_transcript_and_emotion(live_stack):
+    sender = f"test-{uuid.uuid4()}"
+    complaint = "this is ridiculous, I am furious: my parcel ord 4400918 is 5 days late and nobody tells me anything"
+    replies = live_stack.say(sender, complaint)
+    replies = live_stack.say(sender, "/affirm")
+    replies = live_stack.say(sender, buttons(replies)[0]["payload"])
+    ticket_id = TICKET.search(texts(replies)).group(0)
+    before = live_stack.agent(f"/api/tickets/{ticket_id}")
+    assert before["emotion"]["label"] != "neutral"
+
+    chatter = 2 * sessions.DEFAULT_MAX_TURNS + 2
+    for n in range(chatter):
+        if n % 2:
+            assert ticket_id in texts(live_stack.say(sender, f"what is the status of {ticket_id}"))
+        else:
+            assert live_stack.say(sender, "hi"), "the assistant keeps answering"
+    replies = live_stack.say(sender, "I want to talk to a real person")
+    assert any((r.get("custom") or {}).get("handoff", {}).get("ticket_id") == ticket_id for r in replies), \
+        "the slots (the ticket) carried over into the new sessions"
+
+    events = live_stack.tracker(sender)["events"]
+    assert sum(e["event"] == "session_started" for e in events) >= 3, "new sessions were started"
+    after = live_stack.agent(f"/api/tickets/{ticket_id}")
+    said = [line["text"] for line in after["transcript"] if line["role"] == "customer"]
+    assert said[0] == complaint and said[-1] == "I want to talk to a real person"
+    assert len(said) == 3 + chatter + 1, "every message of every session is on the ticket, once"
+    stamps = [line["ts"] for line in after["transcript"]]
+    assert stamps == sorted(stamps)
+    assert after["emotion"]["label"] == before["emotion"]["label"], "the emotion read at the complaint is kept"
+    assert after["status"] == "handed_off"
