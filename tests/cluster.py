@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,9 +19,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 from unittest import mock
 
-import redis
-
-from tests.live import MODEL, ROOT, free_port
+from tests.live import MODEL, ROOT
+from tests.redis_server import free_port
 
 RASA_TOKEN = "test-rasa-token"
 AGENT_TOKEN = "test-agent-token"
@@ -201,64 +198,3 @@ def tracker(rasa: Service, sender: str) -> Dict[str, Any]:
     url = f"{base_url(rasa)}/conversations/{sender}/tracker?token={RASA_TOKEN}"
     with urllib.request.urlopen(url, timeout=30) as response:
         return json.loads(response.read())
-
-
-# ---- a redis-server of the test's own ------------------------------------------------
-def redis_binary() -> Optional[str]:
-    return shutil.which("redis-server") or next(
-        (p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if Path(p).exists()), None
-    )
-
-
-@dataclass
-class RedisServer:
-    """A redis-server on a fixed port and dir, so it can be stopped and started again."""
-
-    directory: Path
-    port: int = 0
-    appendonly: bool = True
-    proc: Optional[subprocess.Popen] = None
-
-    def start(self, timeout: float = 10) -> "RedisServer":
-        binary = redis_binary()
-        if binary is None:
-            raise RuntimeError("redis-server not found: run scripts/install_system_deps.sh (as root)")
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.port = self.port or free_port()
-        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.appendonly else ["--appendonly", "no"]
-        with open(self.directory / "redis.log", "ab") as log:
-            self.proc = subprocess.Popen(
-                [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence,
-                 "--dir", str(self.directory), "--daemonize", "no"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + timeout
-        try:
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    if client.ping():
-                        return self
-                except redis.exceptions.ConnectionError:
-                    time.sleep(0.05)
-                except redis.exceptions.BusyLoadingError:
-                    time.sleep(0.05)
-        finally:
-            client.close()
-        raise RuntimeError(f"redis-server did not start:\n{(self.directory / 'redis.log').read_text(errors='replace')[-2000:]}")
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True)

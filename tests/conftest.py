@@ -7,10 +7,6 @@ pytest-asyncio, so the two cooperate without further configuration.
 """
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -20,62 +16,18 @@ import redis
 
 from bot.tickets.redis_store import RedisTicketStore
 from bot.tickets.sqlite_store import SQLiteTicketStore
-
-INSTALL_HINT = "redis-server not found: run scripts/install_system_deps.sh (as root)"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_redis(binary: str, workdir: Path) -> tuple[subprocess.Popen, int]:
-    # Output goes to a file, not a pipe nobody reads (a full pipe would stall redis).
-    log_path = workdir / "redis.log"
-    # A port picked here can be taken before redis binds it; retry a few times.
-    for _ in range(5):
-        port = free_port()
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(
-                [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--dir", str(workdir), "--daemonize", "no"],
-                stdout=log, stderr=subprocess.STDOUT,
-            )
-        client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.2)
-        try:
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and proc.poll() is None:
-                try:
-                    if client.ping():
-                        return proc, port
-                except redis.exceptions.ConnectionError:
-                    time.sleep(0.05)
-        finally:
-            client.close()
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-    raise RuntimeError(f"redis-server did not start:\n{log_path.read_text(errors='replace')[-2000:]}")
+from tests.redis_server import INSTALL_HINT, RedisServer, redis_binary
 
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory):
-    binary = shutil.which("redis-server") or next(
-        (p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if Path(p).exists()), None
-    )
-    if binary is None:
+    if redis_binary() is None:
         pytest.fail(INSTALL_HINT)
-    proc, port = _start_redis(binary, tmp_path_factory.mktemp("redis"))
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
     try:
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        server.stop()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
+
+from tests.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "complaints.tar.gz"
@@ -33,12 +34,6 @@ def catalog_with_hours(directory: Path, business_hours: Dict[str, Any]) -> str:
     path = Path(directory) / "catalog.yml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
     return str(path)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -24,7 +24,7 @@ from bot.console.accounts import (
 )
 from bot.console.config import ConsoleConfig
 from bot.tickets.model import new_ticket
-from tests.test_console_helpers import free_port
+from tests.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "console-test-token"

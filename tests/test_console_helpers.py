@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
 import threading
 import time
 import uuid
@@ -22,17 +21,12 @@ import pytest
 from aiohttp import web
 
 from bot.console.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
+from tests.redis_server import free_port
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "test-twilio-token"
 CALLER_ID = "+442071234567"
 WEBHOOK_SECRET = "test-webhook-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class FakeTwilio:

@@ -26,7 +26,8 @@ from bot.console.accounts import hash_password
 from bot.console.webhook import idempotency_key
 from bot.tickets.redis_store import RedisTicketStore
 from bot.tickets.sqlite_store import SQLiteTicketStore
-from tests.test_console_helpers import WEBHOOK_SECRET, WebhookReceiver, free_port
+from tests.redis_server import free_port
+from tests.test_console_helpers import WEBHOOK_SECRET, WebhookReceiver
 from tests.test_console_work import handed_off
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -25,7 +25,8 @@ import pytest
 
 from bot.channels.rest import TECHNICAL_PROBLEM
 from bot.tickets.redis_store import RedisTicketStore
-from tests.cluster import AGENT_TOKEN, Cluster, RedisServer, base_url, port_of, say, tracker
+from tests.cluster import AGENT_TOKEN, Cluster, base_url, port_of, say, tracker
+from tests.redis_server import RedisServer
 from tests.live import ALWAYS_OPEN, buttons, catalog_with_hours, texts
 
 pytestmark = pytest.mark.live

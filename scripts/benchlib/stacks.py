@@ -1,12 +1,12 @@
-"""The systems under test: our product (as `make run` starts it, via tests.live.LiveStack),
-a throw-away redis-server, and the stock `rasa init` assistant (trained once and cached)."""
+"""The systems under test: our product (as `make run` starts it, via tests.live.LiveStack)
+and the stock `rasa init` assistant (trained once and cached). The lever runs' redis-server
+is tests.redis_server.RedisServer."""
 from __future__ import annotations
 
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,6 +15,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Dict, Optional
+
+from tests.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -27,12 +29,6 @@ NEUTRAL_IVR_ENV = {"TWILIO_HANDOFF_DIAL": "", "TWILIO_WORKFLOW_SID": "", "TWILIO
 IVR_TOKEN = "bench-twilio-token"
 PUBLIC_URL = "https://ivr.bench.test"
 QUIET_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rasa_version() -> str:
@@ -75,77 +71,6 @@ class OurStack:
 
     def log_tail(self, chars: int = 3000) -> str:
         return self.live.log_tail(chars)
-
-
-# ---- redis ---------------------------------------------------------------------------
-class RedisServer:
-    """A private redis-server on a free port, in a temporary directory, nothing saved."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.proc: Optional[subprocess.Popen] = None
-        self.port: Optional[int] = None
-
-    @staticmethod
-    def binary() -> Optional[str]:
-        return shutil.which("redis-server") or next(
-            (p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if Path(p).exists()), None)
-
-    def start(self) -> "RedisServer":
-        import redis
-
-        binary = self.binary()
-        if binary is None:
-            raise RuntimeError("redis-server not found: run scripts/install_system_deps.sh (as root)")
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        log_path = self.workdir / "redis.log"
-        for _ in range(5):  # a free port can be taken before redis binds it
-            port = free_port()
-            with open(log_path, "ab") as log:
-                proc = subprocess.Popen(
-                    [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                     "--dir", str(self.workdir), "--daemonize", "no"],
-                    stdout=log, stderr=subprocess.STDOUT,
-                )
-            client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.2)
-            try:
-                deadline = time.monotonic() + 10
-                while time.monotonic() < deadline and proc.poll() is None:
-                    try:
-                        if client.ping():
-                            self.proc, self.port = proc, port
-                            return self
-                    except redis.exceptions.ConnectionError:
-                        time.sleep(0.05)
-            finally:
-                client.close()
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-        raise RuntimeError(f"redis-server did not start:\n{log_path.read_text(errors='replace')[-2000:]}")
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def flush(self) -> None:
-        """Empty the (private) database between runs."""
-        import redis
-
-        client = redis.Redis(host="127.0.0.1", port=self.port)
-        try:
-            client.flushdb()
-        finally:
-            client.close()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 # ---- the stock `rasa init` assistant ----------------------------------------------------
