@@ -17,8 +17,9 @@ ran the actions:
                    can't be reached, a tracker store that failed: Rasa logs these and
                    carries on, which would otherwise look like a normal turn).
 
-With several Rasa servers each exposes its own counts: sum them in Prometheus
-(`sum by (channel) (rate(complaints_turns_total[5m]))`).
+With several Sanic workers in one Rasa server, /metrics reports the sum over the workers
+(prometheus_client's multiprocess mode). With several Rasa servers each exposes its own
+counts: sum them in Prometheus (`sum by (channel) (rate(complaints_turns_total[5m]))`).
 
 The hooks are installed once per process by the REST channel when its blueprint is
 registered (bot/channels/rest.py), which also masks card numbers in every channel's
@@ -29,11 +30,12 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, List, Optional, Set, Tuple
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
 from bot.privacy import mask_secrets
 
@@ -165,7 +167,13 @@ def observe_turn(turn: Turn) -> None:
 
 
 def render() -> tuple:
-    """(body, content type) of the Prometheus text exposition."""
+    """(body, content type) of the Prometheus text exposition: with several Sanic workers
+    (PROMETHEUS_MULTIPROC_DIR, set by bot.launcher) the sum over all of them, whichever
+    worker answers the scrape."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 

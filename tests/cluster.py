@@ -106,6 +106,9 @@ class Cluster:
     var_dir: Path
     extra_env: Dict[str, str] = field(default_factory=dict)
     services: Dict[str, Service] = field(default_factory=dict)
+    # One Sanic worker per Rasa server keeps "which process took this turn" in the test's
+    # hands; None leaves it to the launcher (2 with Redis: tests/test_workers.py).
+    workers: Optional[int] = 1
 
     def __post_init__(self) -> None:
         self.var_dir.mkdir(parents=True, exist_ok=True)
@@ -123,6 +126,7 @@ class Cluster:
             # A developer's shell must not change what these servers do.
             "METRICS_TOKEN": "", "REST_RATE_PER_SECOND": "", "REST_RATE_BURST": "", "REST_MAX_BODY_BYTES": "",
             "REDIS_KEY_PREFIX": "",
+            **({"SANIC_WORKERS": str(self.workers)} if self.workers else {}),
             **self.extra_env,
         })
 

@@ -1,0 +1,85 @@
+"""One Rasa server with several Sanic workers, as `make run` starts it when REDIS_URL is set:
+both workers take turns, conversations stay whole whichever worker takes a message, and
+/metrics counts every worker's turns whichever worker answers the scrape."""
+from __future__ import annotations
+
+import re
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import List
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.cluster import Cluster, base_url, launcher_env, port_of, say
+from tests.live import ALWAYS_OPEN, buttons, catalog_with_hours, texts
+
+pytestmark = pytest.mark.live
+TICKET = re.compile(r"C-\d{8}-\d{4}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, redis_url):
+    var = tmp_path_factory.mktemp("workers")
+    nodes = Cluster(var, {
+        "REDIS_URL": redis_url, "REDIS_KEY_PREFIX": f"workers-{uuid.uuid4().hex[:8]}:",
+        "CATALOG_PATH": catalog_with_hours(var, ALWAYS_OPEN),
+    }, workers=None)
+    actions = nodes.action_server("actions")
+    rasa = nodes.rasa_server("rasa", port_of(actions))
+    try:
+        nodes.start_all()
+    except Exception:
+        nodes.stop()
+        raise
+    yield rasa
+    nodes.stop()
+
+
+def children(pid: int) -> List[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def turns_counted(rasa) -> float:
+    with urllib.request.urlopen(f"{base_url(rasa)}/metrics", timeout=10) as response:
+        body = response.read().decode()
+    return sum(s.value for f in text_string_to_metric_families(body) for s in f.samples
+               if s.name == "complaints_turns_total" and s.labels.get("outcome") == "ok")
+
+
+def test_with_redis_the_launcher_runs_two_workers():
+    assert launcher_env({"REDIS_URL": "redis://127.0.0.1:6379/0"})["SANIC_WORKERS"] == "2"
+    assert "SANIC_WORKERS" not in launcher_env({}) or launcher_env({})["SANIC_WORKERS"] == "1", \
+        "without Redis the lock store is in memory: one process"
+
+
+def test_both_workers_take_turns_and_metrics_add_them_up(server):
+    workers = children(server.proc.pid)
+    assert len(workers) >= 2, f"expected Sanic worker processes under {server.proc.pid}, found {workers}"
+    before = turns_counted(server)
+    sent = 60
+    # Customers at the same moment, each on a new connection: an idle worker takes the next
+    # one while the other is busy (one customer after another could all go to one worker).
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda n: say(server, f"workers-{uuid.uuid4()}", "hi"), range(sent)))
+    assert all(answers), "every customer gets an answer"
+    counted = [turns_counted(server) - before for _ in range(6)]
+    assert counted == [sent] * 6, "every scrape, whichever worker answers it, counts every worker's turns"
+    metrics_dir = Path(server.env["PROMETHEUS_MULTIPROC_DIR"])
+    pids = {int(m.group(1)) for m in (re.search(r"_(\d+)\.db$", p.name) for p in metrics_dir.iterdir()) if m}
+    assert len(pids & set(workers)) >= 2, "both workers took turns"
+
+
+def test_a_complaint_is_whole_whichever_worker_takes_each_message(server):
+    sender = f"workers-{uuid.uuid4()}"
+    replies = say(server, sender, "hello, my parcel ord 4400918 is 5 days late and nobody tells me anything")
+    assert "order ORD-4400918" in texts(replies)
+    replies = say(server, sender, "/affirm")
+    assert "What we will do:" in texts(replies)
+    replies = say(server, sender, buttons(replies)[0]["payload"])
+    assert TICKET.search(texts(replies)), "the complaint is recorded with a reference"
