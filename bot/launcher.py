@@ -35,7 +35,8 @@ def environment() -> Dict[str, str]:
     env.setdefault("AGENT_API_PORT", "8080")
     # Derived from the ports, not inherited: a second stack (tests, benchmarks) must
     # never talk to the first one's servers.
-    env["ACTION_ENDPOINT_URL"] = f"http://localhost:{env['ACTION_PORT']}/webhook"
+    # An address, not "localhost": Rasa resolved the name again for every action call.
+    env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{env['ACTION_PORT']}/webhook"
     env.setdefault("RASA_TRACKER_DB", str(var / "rasa_tracker.db"))
     env.setdefault("TICKETS_DB", str(var / "tickets.db"))
     env["RASA_URL"] = f"http://localhost:{env['RASA_PORT']}"
