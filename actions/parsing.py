@@ -6,6 +6,7 @@ price-parser: hand-written date regexes are how a 2023 purchase gets recorded as
 """
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -69,6 +70,9 @@ def _is_precise(fragment: str) -> bool:
     return bool(re.search(r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}", fragment))
 
 
+# A pure function of (text, today), and the slowest parser here (17 % of the action
+# server's CPU under make bench): one message is parsed by several actions in one turn.
+@functools.lru_cache(maxsize=2048)
 def parse_date(text: str, today: date) -> Optional[str]:
     """The purchase date in text as ISO YYYY-MM-DD, or None when absent, vague or in the future."""
     if not text or not text.strip():
