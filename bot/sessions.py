@@ -8,7 +8,7 @@ changes, both in `MessageProcessor._has_session_expired`, the one place Rasa ask
   the hand-off would get the assistant talking over the agent who holds the conversation.
   An agent hands it back explicitly (agent API `resume`).
 - A long conversation starts a new session once its current one holds `SESSION_MAX_TURNS`
-  customer messages (default 20) and it is at rest: no form running, and the previous
+  customer messages (default 10) and it is at rest: no form running, and the previous
   message was understood (the "not understood N times in a row" count reads this session).
   Every turn loads, replays, featurises and sends the action server the whole current
   session, so without this a turn's cost grows with the conversation (make bench: turn 200
@@ -31,7 +31,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_TURNS = 20
+DEFAULT_MAX_TURNS = 10
 FALLBACK_ACTION = "action_handle_fallback"
 _original: Optional[Callable[[MessageProcessor, DialogueStateTracker], bool]] = None
 

@@ -54,23 +54,25 @@ def tracker_of(domain, events) -> DialogueStateTracker:
 
 
 def test_a_long_conversation_at_rest_starts_a_new_session(domain, processor):
-    assert not MessageProcessor._has_session_expired(processor, tracker_of(domain, session_start() + turns(19)))
-    assert MessageProcessor._has_session_expired(processor, tracker_of(domain, session_start() + turns(20)))
+    limit = sessions.DEFAULT_MAX_TURNS
+    assert not MessageProcessor._has_session_expired(processor, tracker_of(domain, session_start() + turns(limit - 1)))
+    assert MessageProcessor._has_session_expired(processor, tracker_of(domain, session_start() + turns(limit)))
 
 
 def test_only_messages_of_the_current_session_count(domain, processor):
-    events = session_start() + turns(15) + session_start() + turns(10)
+    limit = sessions.DEFAULT_MAX_TURNS
+    events = session_start() + turns(limit + 5) + session_start() + turns(limit - 1)
     assert not MessageProcessor._has_session_expired(processor, tracker_of(domain, events))
 
 
 def test_never_in_the_middle_of_a_form(domain, processor):
-    events = session_start() + turns(25) + [ActiveLoop("complaint_form")]
+    events = session_start() + turns(3 * sessions.DEFAULT_MAX_TURNS) + [ActiveLoop("complaint_form")]
     assert not MessageProcessor._has_session_expired(processor, tracker_of(domain, events))
 
 
 def test_never_while_counting_messages_it_did_not_understand(domain, processor):
     """The hand-off after N misunderstood messages in a row reads the current session."""
-    events = session_start() + turns(24) + turns(1, answered_by="action_handle_fallback")
+    events = session_start() + turns(3 * sessions.DEFAULT_MAX_TURNS) + turns(1, answered_by="action_handle_fallback")
     assert not MessageProcessor._has_session_expired(processor, tracker_of(domain, events))
 
 
