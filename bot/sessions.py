@@ -16,6 +16,11 @@ changes, both in `MessageProcessor._has_session_expired`, the one place Rasa ask
   the facts and the emotion stay; the tracker store keeps every session, and the API's
   tracker (web chat history, agent console) still shows the whole conversation.
 
+A brand-new conversation starts its first session with Rasa's own `action_session_start`, run
+in the Rasa server: there is nothing to carry over or to write to a ticket yet, and the
+domain's custom one (actions/session.py, for later sessions) would cost an action-server
+round trip per conversation.
+
 Installed by the Rasa server when it loads our channels (bot/channels/rest.py).
 """
 from __future__ import annotations
@@ -24,9 +29,12 @@ import logging
 import os
 from typing import Any, Callable, Optional
 
+from rasa.core.actions.action import ActionSessionStart
+from rasa.core.channels import OutputChannel
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.processor import MessageProcessor
-from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME, SESSION_START_METADATA_SLOT
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
@@ -34,6 +42,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_TURNS = 10
 FALLBACK_ACTION = "action_handle_fallback"
 _original: Optional[Callable[[MessageProcessor, DialogueStateTracker], bool]] = None
+_original_update: Optional[Callable[..., Any]] = None
 
 
 def max_turns() -> int:
@@ -78,13 +87,33 @@ def has_session_expired(processor: MessageProcessor, tracker: DialogueStateTrack
     return False
 
 
+async def update_tracker_session(processor: MessageProcessor, tracker: DialogueStateTracker,
+                                 output_channel: OutputChannel, metadata: Optional[dict] = None) -> None:
+    if tracker.applied_events():
+        assert _original_update is not None
+        return await _original_update(processor, tracker, output_channel, metadata)
+    # What Rasa's _update_tracker_session does for a new conversation, with its own action.
+    if metadata:
+        tracker.update(SlotSet(SESSION_START_METADATA_SLOT, metadata), processor.domain)
+    await processor._run_action(
+        action=ActionSessionStart(), tracker=tracker, output_channel=output_channel, nlg=processor.nlg,
+        prediction=PolicyPrediction.for_action_name(processor.domain, ACTION_SESSION_START_NAME),
+    )
+
+
 def install() -> None:
-    """Idempotent: the original is kept once, whatever calls this."""
-    global _original
+    """Idempotent: the originals are kept once, whatever calls this."""
+    global _original, _original_update
     if _original is None:
         _original = MessageProcessor._has_session_expired
+        _original_update = MessageProcessor._update_tracker_session
 
         def _has_session_expired(self: Any, tracker: DialogueStateTracker) -> bool:
             return has_session_expired(self, tracker)
 
+        async def _update_tracker_session(self: Any, tracker: DialogueStateTracker, output_channel: OutputChannel,
+                                          metadata: Optional[dict] = None) -> None:
+            await update_tracker_session(self, tracker, output_channel, metadata)
+
         MessageProcessor._has_session_expired = _has_session_expired
+        MessageProcessor._update_tracker_session = _update_tracker_session

@@ -132,3 +132,32 @@ def test_a_long_conversation_keeps_its_ticket_transcript_and_emotion(live_stack)
     assert stamps == sorted(stamps)
     assert after["emotion"]["label"] == before["emotion"]["label"], "the emotion read at the complaint is kept"
     assert after["status"] == "handed_off"
+
+
+class RecordingProcessor(SimpleNamespace):
+    """What MessageProcessor._update_tracker_session uses of its processor, recorded."""
+
+    def _get_action(self, name):
+        return f"domain's {name}"
+
+    def _has_session_expired(self, tracker):
+        return True
+
+    async def _run_action(self, action, tracker, output_channel, nlg, prediction):
+        self.ran.append(action)
+
+
+async def test_a_new_conversation_starts_with_rasas_own_session_start(domain):
+    from rasa.core.actions.action import ActionSessionStart as RasasSessionStart
+
+    sessions.install()
+    processor = RecordingProcessor(domain=domain, nlg=None, ran=[])
+    new = DialogueStateTracker("new", domain.slots)
+    await MessageProcessor._update_tracker_session(processor, new, None, {"caller": "web"})
+    assert [type(a) for a in processor.ran] == [RasasSessionStart], "no action-server round trip for a new conversation"
+    assert new.get_slot("session_started_metadata") == {"caller": "web"}
+
+    processor.ran.clear()
+    later = tracker_of(domain, session_start() + turns(2))
+    await MessageProcessor._update_tracker_session(processor, later, None)
+    assert processor.ran == ["domain's action_session_start"], "later sessions run the domain's (custom) one"
