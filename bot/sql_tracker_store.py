@@ -5,16 +5,18 @@ a tracker written by one is read by the other. Measured with py-spy under `make 
 the stock store was about a third of the Rasa server's CPU per turn:
 
 - `save` first COUNTs the session's stored events to know which are new (8-9 % of the
-  server's CPU). The tracker being saved was almost always read by `retrieve` in the same
-  turn, under the conversation's lock, so that count is known: it is remembered on the
-  tracker and used once. A tracker this store did not read (a new conversation, a second
-  save) still gets Rasa's COUNT.
-- `retrieve` built an ORM object per stored event only to read its `data` column, and
-  `save` flushed one ORM object per event: both now run the same statements through SQLAlchemy
-  Core (a column query, one executemany insert) - about 10 %.
-- SQLite: write-ahead log and `synchronous=NORMAL` (a commit no longer waits for an fsync on
-  the event loop; a crashed process loses nothing, a power cut can lose the last commits),
-  and a busy timeout so that several processes can share the file.
+  server's CPU). The tracker being saved was almost always read by `retrieve` (or created
+  by `create_tracker`) in the same turn, under the conversation's lock, so that count is
+  known: it is remembered on the tracker and used once. A tracker this store did not read
+  still gets the COUNT.
+- On a SQLite file (the embedded default) SQLAlchemy opened a new connection for every
+  session (NullPool), built an ORM query with a subquery and an ORM object per event, and
+  flushed one ORM object per new event. Here one connection stays open (write-ahead log,
+  `synchronous=NORMAL`: a commit no longer waits for an fsync on the event loop - a
+  crashed process loses nothing, a power cut can lose the last commits; a busy timeout so
+  that several processes can share the file) and runs the same queries as plain SQL: one
+  SELECT per retrieve, one executemany INSERT per save. Other databases keep Rasa's code
+  for everything but the count.
 
     tracker_store:
       type: bot.sql_tracker_store.LeanSQLTrackerStore
@@ -26,10 +28,12 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from typing import Any, Iterator, Optional, Text
+import sqlite3
+from typing import Any, Iterator, List, Optional, Text
 
-import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -40,58 +44,99 @@ logger = logging.getLogger(__name__)
 _STORED = "_lean_sql_events_stored"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    finally:
-        cursor.close()
+# The rows SQLTrackerStore._event_query selects: the sender's events from the latest
+# `SessionStarted` on (by timestamp), or all of them when no session was started; by id.
+_SESSION_FILTER = (
+    "FROM events AS e, (SELECT max(timestamp) AS start FROM events "
+    "WHERE sender_id = :sender AND type_name = :session_started) AS s "
+    "WHERE e.sender_id = :sender AND (s.start IS NULL OR e.timestamp >= s.start)"
+)
+LATEST_SESSION = f"SELECT e.data {_SESSION_FILTER} ORDER BY e.id"
+LATEST_SESSION_COUNT = f"SELECT count(*) {_SESSION_FILTER}"
+ALL_SESSIONS = "SELECT data FROM events WHERE sender_id = :sender ORDER BY id"
+INSERT = (
+    "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
+    "VALUES (:sender_id, :type_name, :timestamp, :intent_name, :action_name, :data)"
+)
 
 
 class LeanSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            self.engine.dispose()  # connections opened while creating the table lack them
-        self._events = self.SQLEvent.__table__
+        database = self.engine.url.database
+        is_file = self.engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
+        self._sqlite_path: Optional[str] = database if is_file else None
+        self._sqlite: Optional[sqlite3.Connection] = None
+
+    # ---- SQLite: one connection, plain SQL ----------------------------------------------------
+    def _db(self) -> sqlite3.Connection:
+        if self._sqlite is None:
+            # Used from the event loop's thread only; every call runs to its end without
+            # awaiting, so two turns never interleave on it.
+            db = sqlite3.connect(self._sqlite_path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            self._sqlite = db
+        return self._sqlite
+
+    def _session_params(self, sender_id: Text) -> dict:
+        return {"sender": sender_id, "session_started": SessionStarted.type_name}
 
     async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
-        with self.session_scope() as session:
-            query = self._event_query(session, sender_id, fetch_events_from_all_sessions)
-            events = [json.loads(data) for (data,) in query.with_entities(self.SQLEvent.data)]
-        if not (self.domain and events):
-            logger.debug("no stored tracker for sender id %r", sender_id)
-            return None
-        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
-        if not fetch_events_from_all_sessions:
-            setattr(tracker, _STORED, len(events))
+        if self._sqlite_path is None:
+            tracker = await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        else:
+            sql = ALL_SESSIONS if fetch_events_from_all_sessions else LATEST_SESSION
+            events = [json.loads(data) for (data,) in self._db().execute(sql, self._session_params(sender_id))]
+            tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots) if self.domain and events else None
+        if tracker is not None and not fetch_events_from_all_sessions:
+            setattr(tracker, _STORED, len(tracker.events))
         return tracker
 
-    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
+    async def create_tracker(self, sender_id: Text, append_action_listen: bool = True) -> DialogueStateTracker:
+        # Called when retrieve found nothing stored for this conversation.
+        tracker = self.init_tracker(sender_id)
+        if append_action_listen:
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+        setattr(tracker, _STORED, 0)
+        await self.save(tracker)
+        setattr(tracker, _STORED, len(tracker.events))
+        return tracker
+
+    def _stored_count(self, session: Any, tracker: DialogueStateTracker) -> int:
         stored = tracker.__dict__.pop(_STORED, None)
-        if stored is None:
-            return super()._additional_events(session, tracker)
-        return itertools.islice(tracker.events, stored, None)
+        if stored is not None:
+            return stored
+        if self._sqlite_path is None:
+            return self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
+        return self._db().execute(LATEST_SESSION_COUNT, self._session_params(tracker.sender_id)).fetchone()[0]
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
+        return itertools.islice(tracker.events, self._stored_count(session, tracker), None)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        if self._sqlite_path is None:
+            return await super().save(tracker)
         await self.stream_events(tracker)
-        with self.session_scope() as session:
-            rows = []
-            for event in self._additional_events(session, tracker):
-                data = event.as_dict()
-                rows.append({
-                    "sender_id": tracker.sender_id,
-                    "type_name": event.type_name,
-                    "timestamp": data.get("timestamp"),
-                    "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                    "action_name": data.get("name"),
-                    "data": json.dumps(data),
-                })
-            if rows:
-                session.execute(self._events.insert(), rows)
-                session.commit()
+        rows: List[dict] = []
+        for event in self._additional_events(None, tracker):
+            data = event.as_dict()
+            rows.append({
+                "sender_id": tracker.sender_id,
+                "type_name": event.type_name,
+                "timestamp": data.get("timestamp"),
+                "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                "action_name": data.get("name"),
+                "data": json.dumps(data),
+            })
+        if rows:
+            db = self._db()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(INSERT, rows)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
         logger.debug("tracker of sender id %r stored (%d new events)", tracker.sender_id, len(rows))

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import List
 
 import pytest
-import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
@@ -94,13 +93,14 @@ async def test_a_turn_costs_no_count_query(domain, tmp_path):
     store = lean(domain, tmp_path / "t.db")
     await play(store, domain, "conv", time.time() - 100)
     statements: List[str] = []
-    sa.event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    store._db().set_trace_callback(statements.append)
     tracker = await store.retrieve("conv")
     for event in a_turn(99, time.time()):
         tracker.update(event, domain)
     await store.save(tracker)
     assert not [s for s in statements if "count(" in s.lower()], statements
-    assert sum(s.lstrip().upper().startswith("INSERT") for s in statements) == 1, "one executemany insert"
+    assert [s.split()[0].upper() for s in statements] == ["SELECT", "BEGIN", "INSERT", "INSERT", "INSERT", "INSERT",
+                                                          "INSERT", "COMMIT"], "one read, one transaction"
 
     # The same tracker object saved again: falls back to Rasa's count, still no duplicate.
     tracker.update(BotUttered("one more", timestamp=time.time()), domain)
@@ -113,9 +113,11 @@ async def test_a_turn_costs_no_count_query(domain, tmp_path):
 async def test_sqlite_runs_with_a_write_ahead_log(domain, tmp_path):
     store = lean(domain, tmp_path / "wal.db")
     await play(store, domain, "conv", time.time() - 100)
-    with store.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    db = store._db()
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    with sqlite3.connect(tmp_path / "wal.db") as other:  # the mode belongs to the file
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_rasa_builds_it_from_endpoints_yml(domain, tmp_path):
@@ -126,3 +128,15 @@ def test_rasa_builds_it_from_endpoints_yml(domain, tmp_path):
     store = TrackerStore.create(config, domain)
     inner = getattr(store, "_tracker_store", store)
     assert isinstance(inner, LeanSQLTrackerStore)
+
+
+async def test_a_new_conversation_costs_no_count_query_either(domain, tmp_path):
+    store = lean(domain, tmp_path / "new.db")
+    statements: List[str] = []
+    store._db().set_trace_callback(statements.append)
+    tracker = await store.get_or_create_tracker("new-conv")
+    for event in a_turn(1, time.time()):
+        tracker.update(event, domain)
+    await store.save(tracker)
+    assert not [s for s in statements if "count(" in s.lower()], statements
+    assert len(rows(tmp_path / "new.db")) == 1 + 5, "the initial action_listen and the turn, once"
