@@ -8,7 +8,7 @@ from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from scipy.sparse import random as sparse_random
@@ -32,9 +32,17 @@ def classifier(tmp_path_factory) -> SafeLogisticRegressionClassifier:
 
 
 def message(text: str, seed: int, sparse_width: int = WIDTH, dense: bool = True) -> Message:
+    """Features laid out as our pipeline lays them out: per featurizer a sequence block (one
+    row per token, never read by the classifier) and a sentence block; here three sparse
+    sentence blocks (word and char CountVectors, regex) side by side, then a dense one."""
     msg = Message(data={TEXT: text})
-    msg.add_features(Features(sparse_random(1, sparse_width, density=0.3, random_state=seed).tocoo(),
-                              FEATURE_TYPE_SENTENCE, TEXT, "CountVectorsFeaturizer"))
+    widths = [sparse_width // 2, sparse_width - sparse_width // 2 - 3, 3]
+    for n, width in enumerate(widths):
+        origin = f"featurizer-{n}"
+        msg.add_features(Features(sparse_random(4, width, density=0.3, random_state=seed + 100 + n).tocoo(),
+                                  FEATURE_TYPE_SEQUENCE, TEXT, origin))
+        msg.add_features(Features(sparse_random(1, width, density=0.5, random_state=seed + n).tocoo(),
+                                  FEATURE_TYPE_SENTENCE, TEXT, origin))
     if dense:
         msg.add_features(Features(np.random.default_rng(seed).normal(size=(1, DENSE)), FEATURE_TYPE_SENTENCE, TEXT, "dense"))
     return msg

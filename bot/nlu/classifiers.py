@@ -13,12 +13,14 @@ from __future__ import annotations
 import unicodedata
 from typing import Any, Dict, List, Optional, Text
 
+import numpy as np
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
-from scipy.sparse import csr_matrix, hstack, vstack
+from scipy.sparse import csr_matrix, vstack
+from sklearn.utils.extmath import softmax
 
 FALLBACK = "nlu_fallback"
 
@@ -42,16 +44,42 @@ class SafeLogisticRegressionClassifier(LogisticRegressionClassifier):
         self.clf.set_params(C=self.config["C"])
 
     def _features(self, message: Message) -> Optional[csr_matrix]:
-        """The message's feature row as Rasa builds it (sentence-level sparse, then dense
-        features), or None when the message can't be classified. Built once per message:
-        building it twice was 5 % of the Rasa server's CPU per turn (py-spy, make bench)."""
-        parts = [
-            csr_matrix(f.features) for f in (message.get_sparse_features(attribute=TEXT)[1],
-                                             message.get_dense_features(attribute=TEXT)[1]) if f is not None
-        ]
-        if not parts:
+        """The message's sentence feature row exactly as Rasa builds it (its sparse sentence
+        features side by side in the message's order, then its dense ones), or None when it
+        has none. Rasa's `get_sparse_features` also stacks the sequence features, which this
+        classifier never reads, with scipy's general hstack: 7.6 % of the server's CPU."""
+        data, columns, width = [], [], 0
+        for sparse in (True, False):
+            for f in message.features:
+                if f.attribute != TEXT or f.type != FEATURE_TYPE_SENTENCE or f.is_sparse() != sparse:
+                    continue
+                if sparse:
+                    block = f.features.tocoo()
+                    data.append(block.data)
+                    columns.append(block.col + width)
+                else:
+                    row = np.asarray(f.features).ravel()
+                    nonzero = np.flatnonzero(row)  # csr_matrix(dense) keeps only non-zeros
+                    data.append(row[nonzero])
+                    columns.append(nonzero + width)
+                width += f.features.shape[-1]
+        if not width:
             return None
-        return parts[0] if len(parts) == 1 else hstack(parts, format="csr")
+        values, cols = np.concatenate(data), np.concatenate(columns)
+        return csr_matrix((values, (np.zeros(len(cols), dtype=np.int32), cols)), shape=(1, width))
+
+    def _probabilities(self, X: csr_matrix) -> np.ndarray:
+        """`self.clf.predict_proba(X)`, with the coefficients kept transposed in memory:
+        sklearn's `X @ coef_.T` copied the whole (features x intents) matrix into that
+        order on every call (5 % of the server's CPU)."""
+        clf = self.clf
+        multinomial = not (clf.multi_class in ("ovr", "warn") or (
+            clf.multi_class == "auto" and (clf.classes_.size <= 2 or clf.solver == "liblinear")))
+        if not multinomial:
+            return clf.predict_proba(X)
+        if getattr(self, "_coef_source", None) is not clf.coef_:
+            self._coef_t, self._coef_source = np.ascontiguousarray(clf.coef_.T), clf.coef_
+        return softmax(X @ self._coef_t + clf.intercept_, copy=False)
 
     def _create_X(self, messages: List[Message]) -> csr_matrix:
         rows = [self._features(m) for m in messages]
@@ -65,7 +93,7 @@ class SafeLogisticRegressionClassifier(LogisticRegressionClassifier):
                 classifiable.append(message)
                 rows.append(row)
         if classifiable:
-            probas = self.clf.predict_proba(rows[0] if len(rows) == 1 else vstack(rows, format="csr"))
+            probas = self._probabilities(rows[0] if len(rows) == 1 else vstack(rows, format="csr"))
             ranking_length = self.config[RANKING_LENGTH]
             for message, row_probas in zip(classifiable, probas):
                 ranking = sorted(
