@@ -99,8 +99,8 @@ async def test_a_turn_costs_no_count_query(domain, tmp_path):
         tracker.update(event, domain)
     await store.save(tracker)
     assert not [s for s in statements if "count(" in s.lower()], statements
-    assert [s.split()[0].upper() for s in statements] == ["SELECT", "BEGIN", "INSERT", "INSERT", "INSERT", "INSERT",
-                                                          "INSERT", "COMMIT"], "one read, one transaction"
+    assert [s.split()[0].upper() for s in statements] == ["SELECT", "SELECT", "BEGIN", "INSERT", "INSERT", "INSERT",
+                                                          "INSERT", "INSERT", "COMMIT"], "two reads, one transaction"
 
     # The same tracker object saved again: falls back to Rasa's count, still no duplicate.
     tracker.update(BotUttered("one more", timestamp=time.time()), domain)
@@ -140,3 +140,15 @@ async def test_a_new_conversation_costs_no_count_query_either(domain, tmp_path):
     await store.save(tracker)
     assert not [s for s in statements if "count(" in s.lower()], statements
     assert len(rows(tmp_path / "new.db")) == 1 + 5, "the initial action_listen and the turn, once"
+
+
+async def test_reading_a_session_never_reads_the_whole_conversation(domain, tmp_path):
+    """Both reads are index lookups: the 200th message costs what the 5th did."""
+    from bot.sql_tracker_store import SESSION_START, SINCE
+
+    store = lean(domain, tmp_path / "plan.db")
+    await play(store, domain, "conv", time.time() - 100)
+    db = store._db()
+    for sql, params in ((SESSION_START, ("conv", "session_started")), (SINCE, ("conv", 0.0))):
+        plan = " ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert "USING" in plan and "INDEX" in plan and "SCAN events" not in plan.replace("USING", ""), plan
