@@ -20,6 +20,8 @@
   closed (restarted, idle timeout) is found before it is used (`_KeepAliveConnector`),
   and a call is sent again, once, only when the failure proves the server never read it
   (`_never_read`).
+- Dialogue states: RulePolicy replays the same tracker into states twice after each
+  message; the last answer is kept per tracker (`_cached_create_states`).
 - The model graph (NLU once, the policies 2-3 times a turn) is run in a cached order
   instead of through dask (`bot/graph_runner.py`).
 - `Event.resolve_by_type` walks every Event subclass for each stored event, on every turn
@@ -33,6 +35,7 @@ the Rasa version it was measured on. The sessions are closed by Rasa's own
 from __future__ import annotations
 
 import asyncio
+import copy
 import contextvars
 import errno
 import inspect
@@ -40,7 +43,7 @@ import logging
 import re
 import select
 from http.cookies import BaseCookie, SimpleCookie
-from typing import Any, Callable, Dict, Iterator, Optional, Text, Tuple, Type
+from typing import Any, Callable, Dict, Iterator, List, Optional, Text, Tuple, Type
 
 import aiohttp
 import rasa
@@ -50,6 +53,7 @@ from aiohttp.client_exceptions import ContentTypeError
 from jsonschema import validators
 from jsonschema.exceptions import UndefinedTypeCheck, best_match
 from rasa.core.actions import action as action_module
+from rasa.core.featurizers.tracker_featurizers import TrackerFeaturizer
 from rasa.shared.core.events import Event
 from rasa.utils import endpoints as endpoints_module
 
@@ -516,6 +520,40 @@ def _closing_sessions(original: Callable[..., Any]) -> Any:
     return close_resources
 
 
+# ---- dialogue states -----------------------------------------------------------------------
+_STATES = "_complaints_states_cache"
+
+
+def _copy_states(states: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    # A state is {part: {key: str or tuple}}: copying two levels makes it independent
+    # (the featurizer deletes keys of the last state's user part in place).
+    return [{part: dict(sub) if isinstance(sub, dict) else sub for part, sub in state.items()} for state in states]
+
+
+def _cached_create_states(original: Any) -> Any:
+    """`TrackerFeaturizer._create_states` replays the whole tracker once per prediction and
+    per policy; RulePolicy asks twice for the same tracker after each message (with and
+    without its text). The states are a function of the tracker's events and the
+    arguments: the last answer is kept on the tracker, keyed by how many events it had,
+    its last event (the same object) and the arguments, and handed out as a copy."""
+
+    def _create_states(tracker: Any, domain: Any, omit_unset_slots: bool = False,
+                       ignore_rule_only_turns: bool = False, rule_only_data: Optional[Dict[str, Any]] = None) -> Any:
+        events = tracker.events
+        last = events[-1] if events else None
+        key = (len(events), omit_unset_slots, ignore_rule_only_turns)
+        cached = tracker.__dict__.get(_STATES)
+        if (cached is not None and cached[0] == key and cached[1] is last and cached[2] is domain
+                and cached[3] == rule_only_data):
+            return _copy_states(cached[4])
+        states = original(tracker, domain, omit_unset_slots=omit_unset_slots,
+                          ignore_rule_only_turns=ignore_rule_only_turns, rule_only_data=rule_only_data)
+        tracker.__dict__[_STATES] = (key, last, domain, copy.deepcopy(rule_only_data), _copy_states(states))
+        return states
+
+    return staticmethod(_create_states)
+
+
 # ---- event types -------------------------------------------------------------------------
 
 
@@ -548,6 +586,8 @@ def apply() -> bool:
     ORIGINALS["resolve_by_type"] = Event.resolve_by_type
     ORIGINALS["endpoint_request"] = endpoints_module.EndpointConfig.request
     ORIGINALS["close_resources"] = run_module.close_resources
+    ORIGINALS["create_states"] = TrackerFeaturizer._create_states
+    TrackerFeaturizer._create_states = _cached_create_states(ORIGINALS["create_states"])
     action_module.RemoteAction._validate_action_result = _compiled_action_validation(
         ORIGINALS["validate_action_result"]
     )

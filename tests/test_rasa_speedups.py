@@ -19,6 +19,7 @@ import socket
 import struct
 import threading
 import time
+from pathlib import Path
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -637,3 +638,52 @@ def test_every_event_type_resolves_to_the_same_class():
     assert Event.resolve_by_type("topic") is None
     with pytest.raises(ValueError):
         Event.resolve_by_type("no-such-event")
+
+
+# ---- dialogue states kept per tracker ------------------------------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+async def test_cached_states_give_rasas_predictions_along_real_conversations():
+    from rasa.core.agent import Agent
+    from rasa.core.channels import CollectingOutputChannel, UserMessage
+    from rasa.core.featurizers.tracker_featurizers import TrackerFeaturizer
+
+    assert rasa_speedups.apply()
+    agent = Agent.load(str(ROOT / "models" / "complaints.tar.gz"))
+    turns = ["hi", "my bosch fridge repair was refused, bought 10 January 2023", "/affirm", "None of these",
+             "/decline_callback", "what is the status of my complaint", "this is useless", "I want to talk to a person"]
+    seen = {}
+    for name, create_states in (("rasa", rasa_speedups.ORIGINALS["create_states"]),
+                                ("cached", rasa_speedups._cached_create_states(rasa_speedups.ORIGINALS["create_states"]))):
+        TrackerFeaturizer._create_states = staticmethod(create_states) if name == "rasa" else create_states
+        sender, predictions = f"states-{name}", []
+        for text in turns:
+            tracker = await agent.processor.fetch_tracker_and_update_session(sender, CollectingOutputChannel())
+            await agent.processor._handle_message_with_tracker(UserMessage(text, sender_id=sender), tracker)
+            for _ in range(3):  # the same tracker asked again, as RulePolicy does
+                p = agent.processor._predict_next_with_tracker(tracker)
+                predictions.append((p.max_confidence_index, p.policy_name, p.max_confidence, tuple(p.probabilities)))
+            await agent.processor.save_tracker(tracker)
+        seen[name] = predictions
+    TrackerFeaturizer._create_states = rasa_speedups._cached_create_states(rasa_speedups.ORIGINALS["create_states"])
+    assert seen["cached"] == seen["rasa"]
+    assert len({p[1] for p in seen["rasa"]}) >= 1
+
+
+def test_cached_states_are_copies_the_caller_may_change():
+    from rasa.core.featurizers.tracker_featurizers import TrackerFeaturizer
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    assert rasa_speedups.apply()
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    tracker = DialogueStateTracker.from_events("copies", [
+        ActionExecuted("action_listen"), UserUttered("hi", {"name": "greet", "confidence": 1.0}),
+    ], domain.slots)
+    first = TrackerFeaturizer._create_states(tracker, domain)
+    first[-1]["user"].clear()  # as _choose_last_user_input deletes keys in place
+    second = TrackerFeaturizer._create_states(tracker, domain)
+    assert second == rasa_speedups.ORIGINALS["create_states"](tracker, domain)
+    assert second[-1]["user"], "the cached answer was not changed through an earlier copy"
+    tracker.update(ActionExecuted("utter_greet"), domain)
+    assert TrackerFeaturizer._create_states(tracker, domain) == rasa_speedups.ORIGINALS["create_states"](tracker, domain)
