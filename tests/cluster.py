@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 from unittest import mock
 
-from tests.live import MODEL, ROOT
+from tests.live import MODEL, ROOT, stop_process_group
 from tests.redis_server import free_port
 
 RASA_TOKEN = "test-rasa-token"
@@ -81,16 +81,7 @@ class Service:
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Signal the whole process group (rasa forks nothing, but its children must go too)."""
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        stop_process_group(self.proc, sig)
 
     def stop(self) -> None:
         self.kill(signal.SIGTERM)

@@ -24,6 +24,22 @@ ALWAYS_OPEN = {day: ["00:00", "23:59"] for day in DAYS}
 NEVER_OPEN: Dict[str, Any] = {}
 
 
+def stop_process_group(proc: Optional[subprocess.Popen], sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+    """Signal the whole group of a process started with start_new_session=True (its
+    children must go too); SIGKILL the group if it is still running after `timeout`."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
 def catalog_with_hours(directory: Path, business_hours: Dict[str, Any]) -> str:
     """The shipped catalog with other opening hours, so a test's outcome doesn't depend
     on the hour CI happens to run at. Returns its path (for CATALOG_PATH)."""
@@ -81,12 +97,7 @@ class LiveStack:
         return self.log_path.read_text(errors="replace")[-chars:]
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+        stop_process_group(self.proc)
 
     # ---- addresses ----------------------------------------------------------
     @property

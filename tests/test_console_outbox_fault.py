@@ -26,6 +26,7 @@ from bot.console.accounts import hash_password
 from bot.console.webhook import idempotency_key
 from bot.tickets.redis_store import RedisTicketStore
 from bot.tickets.sqlite_store import SQLiteTicketStore
+from tests.live import stop_process_group
 from tests.redis_server import free_port
 from tests.test_console_helpers import WEBHOOK_SECRET, WebhookReceiver
 from tests.test_console_work import handed_off
@@ -63,17 +64,10 @@ class AgentService:
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handlers, no chance to flush or mark anything."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+        stop_process_group(self.proc, signal.SIGKILL, timeout=10)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process_group(self.proc, timeout=15)
 
 
 async def wait_until(predicate, timeout: float, what: str) -> None:
