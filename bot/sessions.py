@@ -81,8 +81,9 @@ def has_session_expired(processor: MessageProcessor, tracker: DialogueStateTrack
         return True
     if not processor.domain.session_config.are_sessions_enabled():
         return False
-    if is_long_and_at_rest(tracker, max_turns()):
-        logger.debug("conversation %r: new session after %d messages", tracker.sender_id, max_turns())
+    limit = max_turns()
+    if is_long_and_at_rest(tracker, limit):
+        logger.debug("conversation %r: new session after %d messages", tracker.sender_id, limit)
         return True
     return False
 

@@ -57,6 +57,13 @@ async def play(store: TrackerStore, domain: Domain, sender: str, start: float) -
         await store.save(tracker)
 
 
+def traced(store: LeanSQLTrackerStore) -> List[str]:
+    """Every statement the store sends to SQLite from now on."""
+    statements: List[str] = []
+    store._db().set_trace_callback(statements.append)
+    return statements
+
+
 def rows(path: Path) -> list:
     with sqlite3.connect(path) as db:
         return db.execute(
@@ -92,8 +99,7 @@ async def test_each_store_reads_what_the_other_wrote(domain, tmp_path):
 async def test_a_turn_costs_no_count_query(domain, tmp_path):
     store = lean(domain, tmp_path / "t.db")
     await play(store, domain, "conv", time.time() - 100)
-    statements: List[str] = []
-    store._db().set_trace_callback(statements.append)
+    statements = traced(store)
     tracker = await store.retrieve("conv")
     for event in a_turn(99, time.time()):
         tracker.update(event, domain)
@@ -132,8 +138,7 @@ def test_rasa_builds_it_from_endpoints_yml(domain, tmp_path):
 
 async def test_a_new_conversation_costs_no_count_query_either(domain, tmp_path):
     store = lean(domain, tmp_path / "new.db")
-    statements: List[str] = []
-    store._db().set_trace_callback(statements.append)
+    statements = traced(store)
     tracker = await store.get_or_create_tracker("new-conv")
     for event in a_turn(1, time.time()):
         tracker.update(event, domain)
