@@ -14,12 +14,13 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 from unittest import mock
 
-from tests.live import MODEL, ROOT, stop_process_group
+from tests.live import ALWAYS_OPEN, MODEL, ROOT, catalog_with_hours, stop_process_group
 from tests.redis_server import free_port
 
 RASA_TOKEN = "test-rasa-token"
@@ -100,6 +101,27 @@ class Cluster:
     # One Sanic worker per Rasa server keeps "which process took this turn" in the test's
     # hands; None leaves it to the launcher (2 with Redis: tests/test_workers.py).
     workers: Optional[int] = 1
+
+    @classmethod
+    def on_redis(cls, var_dir: Path, redis_url: str, key_prefix: str, workers: Optional[int] = 1) -> "Cluster":
+        """Nodes sharing one Redis, open at every hour (a script takes the same path at any time)."""
+        return cls(var_dir, {
+            "REDIS_URL": redis_url, "REDIS_KEY_PREFIX": key_prefix,
+            "CATALOG_PATH": catalog_with_hours(var_dir, ALWAYS_OPEN),
+        }, workers=workers)
+
+    @contextmanager
+    def running(self, timeout: float = 240) -> Iterator["Cluster"]:
+        """Every service started (all stopped again if one fails to start), stopped at the end."""
+        try:
+            self.start_all(timeout)
+        except Exception:
+            self.stop()
+            raise
+        try:
+            yield self
+        finally:
+            self.stop()
 
     def __post_init__(self) -> None:
         self.var_dir.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,7 @@ from bot.channels.rest import TECHNICAL_PROBLEM
 from bot.tickets.redis_store import RedisTicketStore
 from tests.cluster import AGENT_TOKEN, Cluster, base_url, port_of, say, tracker
 from tests.redis_server import RedisServer
-from tests.live import ALWAYS_OPEN, buttons, catalog_with_hours, texts
+from tests.live import buttons, texts
 
 pytestmark = pytest.mark.live
 TICKET = re.compile(r"C-\d{8}-\d{4}")
@@ -44,20 +44,12 @@ def own_redis(tmp_path_factory):
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, own_redis):
     var = tmp_path_factory.mktemp("faults")
-    nodes = Cluster(var, {
-        "REDIS_URL": own_redis.url, "REDIS_KEY_PREFIX": PREFIX,
-        "CATALOG_PATH": catalog_with_hours(var, ALWAYS_OPEN),
-    })
+    nodes = Cluster.on_redis(var, own_redis.url, PREFIX)
     actions = nodes.action_server("actions")
     rasa = nodes.rasa_server("rasa", port_of(actions))
     nodes.agent_api("agent-api", port_of(rasa))
-    try:
-        nodes.start_all()
-    except Exception:
-        nodes.stop()
-        raise
-    yield nodes
-    nodes.stop()
+    with nodes.running():
+        yield nodes
 
 
 def tickets_of(redis_url: str, conversation_id: str) -> List[Dict[str, Any]]:

@@ -17,7 +17,7 @@ import redis
 
 from bot.lock_store import AtomicRedisLockStore
 from tests.cluster import Cluster, port_of, say, tracker
-from tests.live import ALWAYS_OPEN, buttons, catalog_with_hours, texts
+from tests.live import buttons, texts
 
 pytestmark = pytest.mark.live
 TICKET = re.compile(r"C-\d{8}-\d{4}")
@@ -31,20 +31,12 @@ def redis_prefix() -> str:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, redis_url, redis_prefix):
     var = tmp_path_factory.mktemp("scale-out")
-    nodes = Cluster(var, {
-        "REDIS_URL": redis_url, "REDIS_KEY_PREFIX": redis_prefix,
-        "CATALOG_PATH": catalog_with_hours(var, ALWAYS_OPEN),
-    })
+    nodes = Cluster.on_redis(var, redis_url, redis_prefix)
     actions_a, actions_b = nodes.action_server("actions-a"), nodes.action_server("actions-b")
     nodes.rasa_server("rasa-a", port_of(actions_a))
     nodes.rasa_server("rasa-b", port_of(actions_b))
-    try:
-        nodes.start_all()
-    except Exception:
-        nodes.stop()
-        raise
-    yield nodes
-    nodes.stop()
+    with nodes.running():
+        yield nodes
 
 
 def user_texts(events: List[Dict[str, Any]]) -> List[str]:

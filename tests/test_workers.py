@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.cluster import Cluster, base_url, launcher_env, port_of, say
-from tests.live import ALWAYS_OPEN, buttons, catalog_with_hours, texts
+from tests.live import buttons, texts
 
 pytestmark = pytest.mark.live
 TICKET = re.compile(r"C-\d{8}-\d{4}")
@@ -23,19 +23,11 @@ TICKET = re.compile(r"C-\d{8}-\d{4}")
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, redis_url):
     var = tmp_path_factory.mktemp("workers")
-    nodes = Cluster(var, {
-        "REDIS_URL": redis_url, "REDIS_KEY_PREFIX": f"workers-{uuid.uuid4().hex[:8]}:",
-        "CATALOG_PATH": catalog_with_hours(var, ALWAYS_OPEN),
-    }, workers=None)
+    nodes = Cluster.on_redis(var, redis_url, f"workers-{uuid.uuid4().hex[:8]}:", workers=None)
     actions = nodes.action_server("actions")
     rasa = nodes.rasa_server("rasa", port_of(actions))
-    try:
-        nodes.start_all()
-    except Exception:
-        nodes.stop()
-        raise
-    yield rasa
-    nodes.stop()
+    with nodes.running():
+        yield rasa
 
 
 def children(pid: int) -> List[int]:
