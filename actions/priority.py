@@ -1,4 +1,7 @@
-"""Priority = urgency x customer value x risk (seed 001), weights from the catalog."""
+"""Priority = urgency x customer value x risk (docs/design.md#tracking), weights from the
+catalog. A risk flag can also set a minimum level (`priority.risk.min_level`): the product
+of three factors in (0, 1] would otherwise let a solicitor's letter about a cheap,
+low-urgency order come out P3."""
 from __future__ import annotations
 
 from typing import Any, Dict, List
@@ -25,7 +28,8 @@ def assess_priority(ticket: Dict[str, Any], catalog, whitelisted: bool) -> Dict[
 
     risk_cfg = weights.get("risk", {})
     risk = risk_cfg.get("base", 0.6)
-    for flag in ticket.get("risk_flags") or []:
+    flags = ticket.get("risk_flags") or []
+    for flag in flags:
         bump = risk_cfg.get("per_flag", {}).get(flag, 0.0)
         if bump:
             risk += bump
@@ -33,9 +37,13 @@ def assess_priority(ticket: Dict[str, Any], catalog, whitelisted: bool) -> Dict[
     risk = min(1.0, risk)
 
     score = max(0, min(100, round(100 * urgency * value * risk)))
-    level = "P4"
-    for name, threshold in sorted(weights.get("levels", {}).items(), key=lambda kv: -kv[1]):
-        if score >= threshold:
-            level = name
-            break
+    # Highest threshold first: P1 before P2 ...
+    ladder = sorted(weights.get("levels", {}).items(), key=lambda kv: -kv[1])
+    level = next((name for name, threshold in ladder if score >= threshold), "P4")
+    rank = {name: position for position, (name, _) in enumerate(ladder)}
+    for flag in flags:
+        floor = (risk_cfg.get("min_level") or {}).get(flag)
+        if floor and rank.get(floor, len(rank)) < rank.get(level, len(rank)):
+            level = floor
+            reasons.append(f"{flag} risk: at least {floor}")
     return {"score": score, "level": level, "reasons": reasons}

@@ -93,6 +93,11 @@ class Catalog:
         for day in self.business.get("business_hours", {}):
             if day not in DAYS:
                 raise CatalogError(f"business.business_hours: unknown day {day!r}")
+        priority = self.data.get("priority") or {}
+        levels = priority.get("levels") or {}
+        for flag, level in ((priority.get("risk") or {}).get("min_level") or {}).items():
+            if level not in levels:
+                raise CatalogError(f"priority.risk.min_level.{flag}: unknown level {level!r} (levels: {sorted(levels)})")
 
     # ---- categories ----------------------------------------------------------
     def category(self, code: Optional[str]) -> Dict[str, Any]:
