@@ -6,18 +6,20 @@ RASA := $(VENV)/bin/rasa
 MODEL := models/complaints.tar.gz
 TRAINING := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null) $(wildcard bot/nlu/*.py)
 # endpoints.yml needs these to expand; the launcher sets its own when it starts servers.
-RASA_CLI_ENV := ACTION_ENDPOINT_URL=http://localhost:5055/webhook RASA_TRACKER_DB=var/rasa_tracker.db
+RASA_CLI_ENV := ACTION_ENDPOINT_URL=http://localhost:5055/webhook ACTION_SERVER_TOKEN=unused-offline RASA_TRACKER_DB=var/rasa_tracker.db
 export PYTHONPATH := $(CURDIR)
 # Rasa's telemetry would try the network on first use; these machines have none.
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: run test setup system-deps model validate test-unit test-e2e test-stories eval bench clean
+.PHONY: run test setup system-deps model validate lint test-unit test-e2e test-stories eval eval-gate bench clean
 
+# make run serves plain http on localhost: the console and chat cookies opt out of Secure
+# here (and only here); behind a TLS-terminating proxy leave both unset (Secure).
 run: setup model
-	$(PY) -m bot.launcher
+	CONSOLE_COOKIE_SECURE=$${CONSOLE_COOKIE_SECURE:-0} CHAT_COOKIE_SECURE=$${CHAT_COOKIE_SECURE:-0} $(PY) -m bot.launcher
 
-test: setup system-deps model validate test-unit test-stories
+test: setup system-deps model validate lint test-unit test-stories eval-gate
 
 setup: $(VENV)/.installed
 $(VENV)/.installed: requirements.lock pyproject.toml scripts/setup.sh
@@ -43,9 +45,17 @@ test-unit: setup model
 test-stories: setup model
 	$(RASA_CLI_ENV) $(RASA) test core --e2e --stories tests/e2e --model $(MODEL) --fail-on-prediction-errors --out var/test-results
 
+lint: setup
+	$(VENV)/bin/ruff check .
+
 # Held-out NLU and fact-extraction accuracy (never trained on).
 eval: setup model
 	$(PY) scripts/evaluate_heldout.py
+
+# make test fails when held-out accuracy drops below its floor (tests/data/heldout/floors.json:
+# the last measured figures minus a small margin).
+eval-gate: setup model
+	$(PY) scripts/evaluate_heldout.py --gate
 
 bench: setup model
 	$(PY) scripts/bench.py

@@ -1,26 +1,30 @@
-"""The complaint itself: intake, read-back, honest expectations, remedies and the
-second-explanation choice, driven by one form whose questions the catalog decides."""
+"""The complaint itself: intake and the one form whose questions the catalog decides
+(facts, read-back and corrections, remedies, the second-explanation choice). The form's
+questions are asked in actions/questions.py; the close in actions/closure.py."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Dict, List, Optional, Text
 
-import dateparser
-from babel.numbers import format_currency
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.catalog import human_date
-from bot.tickets.model import iso, issue_key
 from actions import context, ticketing
-from actions.handoff import hand_off
+from actions.answers import (
+    NO, YES, day_of_month_correction, match_option, match_window, ordinal_pick, says_unavailable, with_day,
+    yes_or_no,
+)
+from actions.form_state import (
+    AFFIRM, DENY, FACT_SLOTS, FORM_SLOTS, NONE_OF_THESE, intent_of, policy_known, policy_variant, text_of, with_slots,
+    words_of,
+)
+from actions.handoff import bad_input_kind, hand_off
+from actions.retried_turn import ticket_of_failed_turn
 from actions.parsing import (
     clean_free_text,
-    describes_problem,
     extract_facts,
-    ordinal_choice,
     parse_amount,
     parse_date,
     parse_order_id,
@@ -28,65 +32,61 @@ from actions.parsing import (
     parse_product,
 )
 from actions.signals import message_emotion, overall_emotion, risk_flags
-from bot.speech import speakable_date, speakable_order_id
+from actions.understanding import CategoryDecision, category_ranking, decide_category
+from bot.tickets.model import FACT_UNAVAILABLE, iso, issue_key
 
-FACT_SLOTS = ("order_id", "purchase_date", "amount", "product")
-FORM_SLOTS = FACT_SLOTS + (
-    "facts_confirmed", "remedy_choice", "explanation_response", "callback_choice",
-    "callback_window", "callback_phone", "callback_decided_at", "callback_windows_offered",
-)
-AFFIRM = {"affirm", "request_callback", "thank"}
-DENY = {"deny", "decline_callback"}
-
-
-def _intent(tracker: Tracker) -> Optional[str]:
-    return tracker.get_intent_of_latest_message(skip_fallback_intent=False)
-
-
-def _text(tracker: Tracker) -> str:
-    return tracker.latest_message.get("text") or ""
+# A question is asked at most this often; then the flow goes on without the answer
+# (marked unavailable) and the customer is reminded a person is there.
+MAX_ASKS = 2
+FACT_WORDS = {
+    "order_id": ("order", "number", "ref", "reference", "ord"),
+    "purchase_date": ("date", "day", "when", "bought", "purchase", "purchased"),
+    "amount": ("amount", "price", "cost", "money", "paid", "charge", "£"),
+    "product": ("product", "item", "model", "brand", "thing"),
+}
 
 
-def _variant(tracker: Tracker) -> Dict[str, Any]:
-    cat = context.catalog()
-    return cat.select_variant(
-        tracker.get_slot("category"), tracker.get_slot("sub_reason"),
-        ticketing.facts_from_slots(tracker), context.today(cat),
-    )
+def decision_of(tracker: Tracker, cat) -> CategoryDecision:
+    """The category decision on the latest message (actions/understanding.py): a category
+    only when confident, else the likeliest ones to ask about."""
+    return decide_category(tracker.latest_message, text_of(tracker), cat)
 
 
-def _with_slots(tracker: Tracker, events: List[EventType]) -> Tracker:
-    """The tracker as it will be once these SlotSet events apply (for saving the ticket now)."""
-    for event in events:
-        if event.get("event") == "slot":
-            tracker.slots[event["name"]] = event["value"]
-    return tracker
+def classified_category(parse_data: Dict[str, Any], text: str, cat) -> Optional[str]:
+    """A category the classifier is confident of in an answer to another question; None
+    when it ranked no category at all (the decision's fallback would say "other")."""
+    return decide_category(parse_data, text, cat).category if category_ranking(parse_data) else None
 
 
-def category_of(tracker: Tracker, cat) -> Optional[str]:
-    """The complaint category of the latest message: its intent, or, when the classifier
-    heard mostly facts (`inform`), the best-ranked complaint intent if the message also
-    says what went wrong. None when it says nothing but facts."""
-    intent = _intent(tracker) or ""
-    if intent.startswith("complain_"):
-        code = intent[len("complain_"):]
-        return code if code in cat.categories else "other"
-    if not describes_problem(_text(tracker)):
-        return None
-    ranking = tracker.latest_message.get("intent_ranking") or []
-    best = next((r["name"] for r in ranking if r["name"].startswith("complain_")), "complain_other")
-    code = best[len("complain_"):]
-    return code if code in cat.categories else "other"
-
-
-def _complaint_slots(tracker: Tracker, cat, category: str, text: str) -> Dict[str, Any]:
+def _complaint_slots(tracker: Tracker, cat, decision: CategoryDecision, text: str) -> Dict[str, Any]:
     facts = extract_facts(text, cat, context.today(cat))
+    category = decision.category
     return {
         "category": category,
-        "sub_reason": cat.sub_reason_for(category, text),
+        "sub_reason": cat.sub_reason_for(category, text) if category else None,
+        "category_options": list(decision.options) or None,
         "customer_demand": text,
         **{name: value for name, value in facts.items() if tracker.get_slot(name) is None},
     }
+
+
+def _empathise(dispatcher: CollectingDispatcher, cat, text: str, category: Optional[str]) -> None:
+    """Empathy before apology (docs/design.md#empathy): name the feeling, then the problem
+    (in general words while the category isn't settled)."""
+    label, _ = message_emotion(text, cat.data.get("signals", {}))
+    dispatcher.utter_message(response=f"utter_empathy_{label}", category_label=cat.category(category)["label"] if category else "problem")
+
+
+async def _open_ticket_for_order(tracker: Tracker, order_id: Optional[str]) -> Optional[str]:
+    """A second complaint about the same order in the same conversation joins its open
+    ticket instead of opening a duplicate (docs/design.md#tracking)."""
+    if not order_id or order_id == FACT_UNAVAILABLE:
+        return None
+    store = await context.ticket_store()
+    for ticket in await store.find(conversation_id=tracker.sender_id, limit=20):
+        if ticket["status"] == "open" and (ticket.get("facts") or {}).get("order_id") == order_id:
+            return ticket["ticket_id"]
+    return None
 
 
 class ActionStartComplaint(Action):
@@ -95,34 +95,69 @@ class ActionStartComplaint(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         cat = context.catalog()
-        text = _text(tracker)
+        text = text_of(tracker)
+        retried = ticket_of_failed_turn(tracker)  # before the reset below clears `ticket_id`
         events: List[EventType] = [SlotSet(name, None) for name in FORM_SLOTS + ("ticket_id", "category", "sub_reason", "customer_demand")]
-        tracker = _with_slots(tracker, events)
-        category = category_of(tracker, cat)
-        if category is None:
+        tracker = with_slots(tracker, events)
+        kind = bad_input_kind(text)
+        if kind in ("gibberish", "emoji", "empty", "language"):
+            # "asdf qwrtz" may land on a complaint intent: it is still no complaint.
+            dispatcher.utter_message(response=f"utter_fallback_{kind}")
+            return []
+        decision = decision_of(tracker, cat)
+        described = decision.category is not None or bool(decision.options)
+        if not described:
             # Only facts so far ("ORD-4400918"): keep them, and the form asks what went wrong.
             slots = extract_facts(text, cat, context.today(cat), answering=True)
         else:
-            slots = _complaint_slots(tracker, cat, category, text)
+            slots = _complaint_slots(tracker, cat, decision, text)
         events += [SlotSet(name, value) for name, value in slots.items()]
-        tracker = _with_slots(tracker, events)
+        existing = await _open_ticket_for_order(tracker, slots.get("order_id"))
+        if retried or existing:
+            events.append(SlotSet("ticket_id", retried or existing))
+        tracker = with_slots(tracker, events)
 
         ticket = await ticketing.load_or_create(tracker)
+        if existing and not retried:  # the failed turn noted the join already
+            ticket["history"].append({"at": iso(context.now()), "by": "customer", "action": "added_complaint", "note": None})
         ticketing.sync_ticket(ticket, tracker)
         await ticketing.save(ticket)
         events.append(SlotSet("ticket_id", ticket["ticket_id"]))
-        if category is None:
+        if not described:
             return events
 
-        label, _ = message_emotion(text, cat.data.get("signals", {}))
-        # Empathy before apology (seed 002): name the feeling, then the problem.
-        dispatcher.utter_message(response=f"utter_empathy_{label}", category_label=cat.category(category)["label"])
-
+        _empathise(dispatcher, cat, text, decision.category)
         urgent = set(risk_flags([text], cat.data.get("signals", {}))) & set(cat.data.get("handoff", {}).get("auto_handoff_risk_flags", []))
         if urgent:
-            tracker = _with_slots(tracker, events)
+            tracker = with_slots(tracker, events)
             return events + await hand_off(dispatcher, tracker, "high risk: " + ", ".join(sorted(urgent)))
         return events
+
+
+async def callback_eligible(tracker: Tracker) -> bool:
+    """docs/design.md#second-explanation: chosen scenarios, after a refusal, strongly
+    dissatisfied or high-value customers, never more than the catalog's limit per issue."""
+    cat = context.catalog()
+    cfg = cat.second_explanation
+    if not cat.category(tracker.get_slot("category")).get("second_explanation_eligible"):
+        return False
+    # A second explanation explains a refusal again: with nothing refused there is
+    # nothing to explain, and the offer would only suggest the outcome can change.
+    if cfg.get("requires_refusal", True) and not policy_variant(tracker).get("cannot"):
+        return False
+    signals = cat.data.get("signals", {})
+    label = overall_emotion(ticketing.customer_texts(tracker), signals)["label"]
+    strong = label in cfg.get("strong_emotions", []) or tracker.get_slot("explanation_response") == "rejected"
+    phone = ticketing.caller_phone(tracker)
+    if not (strong or cat.is_whitelisted(phone)):
+        return False
+    key = issue_key({
+        "facts": ticketing.facts_from_slots(tracker), "category": tracker.get_slot("category"),
+        "customer": {"phone": phone}, "conversation_id": tracker.sender_id,
+    })
+    store = await context.ticket_store()
+    since = context.now() - timedelta(days=cfg.get("within_days", 30))
+    return await store.count_callbacks(key, since) < cfg.get("max_per_issue", 2)
 
 
 class ValidateComplaintForm(FormValidationAction):
@@ -133,20 +168,25 @@ class ValidateComplaintForm(FormValidationAction):
         cat = context.catalog()
         category = tracker.get_slot("category")
         if category is None:
-            return ["customer_demand"]
+            # Not confident: ask which category (buttons) rather than state a guessed policy.
+            return ["category_choice"] if tracker.get_slot("customer_demand") else ["customer_demand"]
         slots = cat.required_facts(category)
         if slots or any(tracker.get_slot(f) for f in FACT_SLOTS):
+            if tracker.get_slot("facts_disputed"):
+                slots.append("fact_to_correct")
             slots.append("facts_confirmed")
         if any(tracker.get_slot(s) is None for s in slots) or tracker.get_slot("facts_confirmed") is False:
             return slots
-        variant = _variant(tracker)
+        if not policy_known(tracker):
+            return slots
+        variant = policy_variant(tracker)
         if variant.get("remedies"):
             slots.append("remedy_choice")
         if variant.get("cannot"):
             slots.append("explanation_response")
         if any(tracker.get_slot(s) is None for s in slots):
             return slots
-        if tracker.get_slot("callback_choice") or await self._callback_eligible(tracker):
+        if tracker.get_slot("callback_choice") or await callback_eligible(tracker):
             slots.append("callback_choice")
             if tracker.get_slot("callback_choice") == "opted_in":
                 slots.append("callback_window")
@@ -154,41 +194,86 @@ class ValidateComplaintForm(FormValidationAction):
                     slots.append("callback_phone")
         return slots
 
-    async def _callback_eligible(self, tracker: Tracker) -> bool:
-        """Seed 004: chosen scenarios, strongly dissatisfied or high-value customers, and
-        never more than the catalog's limit per issue."""
-        cat = context.catalog()
-        cfg = cat.second_explanation
-        if not cat.category(tracker.get_slot("category")).get("second_explanation_eligible"):
-            return False
-        signals = cat.data.get("signals", {})
-        label = overall_emotion(ticketing.customer_texts(tracker), signals)["label"]
-        strong = label in cfg.get("strong_emotions", []) or tracker.get_slot("explanation_response") == "rejected"
-        phone = ticketing.caller_phone(tracker)
-        if not (strong or cat.is_whitelisted(phone)):
-            return False
-        key = issue_key({
-            "facts": ticketing.facts_from_slots(tracker), "category": tracker.get_slot("category"),
-            "customer": {"phone": phone}, "conversation_id": tracker.sender_id,
-        })
-        store = await context.ticket_store()
-        since = context.now() - timedelta(days=cfg.get("within_days", 30))
-        return await store.count_callbacks(key, since) < cfg.get("max_per_issue", 2)
-
     async def validate_customer_demand(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         """What went wrong, asked when the first message held only facts."""
         cat = context.catalog()
-        text = _text(tracker)
-        category = category_of(tracker, cat)
-        if category is None:
+        text = text_of(tracker)
+        decision = decision_of(tracker, cat)
+        if decision.category is None and not decision.options:
             dispatcher.utter_message(response="utter_please_describe")
             return {"customer_demand": None}
-        label, _ = message_emotion(text, cat.data.get("signals", {}))
-        dispatcher.utter_message(response=f"utter_empathy_{label}", category_label=cat.category(category)["label"])
-        slots = _complaint_slots(tracker, cat, category, text)
+        _empathise(dispatcher, cat, text, decision.category)
+        slots = _complaint_slots(tracker, cat, decision, text)
         ticket = await ticketing.load_or_create(tracker)
-        await ticketing.save(ticketing.sync_ticket(ticket, _with_slots(tracker, [SlotSet(k, v) for k, v in slots.items()])))
+        await ticketing.save(ticketing.sync_ticket(ticket, with_slots(tracker, [SlotSet(k, v) for k, v in slots.items()])))
         return slots
+
+    async def validate_category_choice(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        """The customer's answer to "which of these is it about?": a button, the words of one
+        of the options ("the charge"), or a new description the classifier is sure of."""
+        cat = context.catalog()
+        text = text_of(tracker)
+        offered = [code for code in tracker.get_slot("category_options") or [] if code in cat.categories] or list(cat.categories)
+        chosen = next(tracker.get_latest_entity_values("category"), None)
+        if chosen not in cat.categories and not text.startswith("/"):
+            chosen = classified_category(tracker.latest_message, text, cat)
+            if chosen is None:
+                labels = [{"id": code, "label": cat.categories[code]["in_plain_words"]} for code in offered + ["other"]]
+                chosen = match_option(text, labels)
+        if chosen not in cat.categories:
+            asked = dict(tracker.get_slot("times_asked") or {})
+            asked["category_choice"] = asked.get("category_choice", 0) + 1
+            if asked["category_choice"] < MAX_ASKS:
+                dispatcher.utter_message(response="utter_please_choose")
+                return {"category_choice": None, "times_asked": asked}
+            chosen = "other"  # asked twice: go on as a general complaint, a person can reclassify
+        return await self._set_category(chosen, "confirmed by the customer", tracker)
+
+    async def _set_category(self, code: str, how: str, tracker: Tracker) -> Dict[Text, Any]:
+        """A category the customer confirmed or corrected: the policy is chosen again, and
+        the ticket records the change (docs/design.md#honesty)."""
+        cat = context.catalog()
+        demand = tracker.get_slot("customer_demand") or text_of(tracker)
+        previous = tracker.get_slot("category")
+        slots = {"category": code, "sub_reason": cat.sub_reason_for(code, f"{demand} {text_of(tracker)}"),
+                 "category_choice": code, "category_options": None}
+        ticket = await ticketing.load_or_create(tracker)
+        note = f"{previous} -> {code}" if previous and previous != code else code
+        ticket["history"].append({"at": iso(context.now()), "by": "customer", "action": "category_" + ("corrected" if previous else "chosen"), "note": f"{note} ({how})"})
+        await ticketing.save(ticketing.sync_ticket(ticket, with_slots(tracker, [SlotSet(k, v) for k, v in slots.items()])))
+        return slots
+
+    async def _recategorised(self, tracker: Tracker) -> Optional[Dict[Text, Any]]:
+        """A new complaint in the middle of the flow ("actually it's the invoice, it has the
+        wrong company name"): re-classify, and the form starts over from the facts that
+        category needs, so the right policy is stated. None when the message isn't one."""
+        cat = context.catalog()
+        decision = decision_of(tracker, cat)
+        text = text_of(tracker)
+        if intent_of(tracker) in DENY and yes_or_no(text) is None and not text.startswith("/"):
+            # "No, it's about the charge": the "no" won the intent, the rest says what it's about.
+            confident = classified_category({**tracker.latest_message, "intent": {"name": "inform"}}, text, cat)
+            decision = CategoryDecision(confident) if confident else decision
+        current = tracker.get_slot("category")
+        if decision.category is None and not decision.options:
+            return None
+        if not category_ranking(tracker.latest_message) or says_unavailable(text):
+            return None  # nothing classified it, or it answers "I don't have it"
+        if len(words_of(text)) < 4:
+            return None  # "refund please" answers the question; a new complaint says more
+        if decision.category == current or (decision.category is None and current in decision.options):
+            return None
+        restart = {"facts_confirmed": None, "facts_disputed": False, "fact_to_correct": None, "remedy_choice": None,
+                   "explanation_response": None, "callback_choice": None}
+        # The slot being asked holds the raw text of this message until validated: it was no answer.
+        asked = tracker.get_slot("requested_slot")
+        if asked:
+            restart[asked] = None
+            tracker = with_slots(tracker, [SlotSet(asked, None)])
+        if decision.category is None:
+            return {**restart, "category": None, "sub_reason": None, "category_options": list(decision.options), "category_choice": None}
+        return {**restart, **await self._set_category(decision.category, "changed mid-conversation", tracker),
+                **self._other_facts(text_of(tracker), tracker, "")}
 
     # ---- key facts --------------------------------------------------------------
     def _other_facts(self, text: str, tracker: Tracker, skip: str) -> Dict[str, Any]:
@@ -197,91 +282,164 @@ class ValidateComplaintForm(FormValidationAction):
         found = extract_facts(text, cat, context.today(cat))
         return {k: v for k, v in found.items() if k != skip and tracker.get_slot(k) is None}
 
+    async def _not_read(self, slot: str, response: str, dispatcher: CollectingDispatcher, tracker: Tracker, **kwargs: Any) -> Dict[Text, Any]:
+        """An answer that didn't give the fact. A new complaint instead ("actually it's the
+        invoice...") re-classifies. "I don't have it" is an answer: the fact is marked
+        unavailable and the flow goes on; so is a second miss, with a person offered,
+        because asking a third time only tells the customer we aren't listening."""
+        recategorised = await self._recategorised(tracker)
+        if recategorised is not None:
+            return recategorised
+        asked = dict(tracker.get_slot("times_asked") or {})
+        asked[slot] = asked.get(slot, 0) + 1
+        if says_unavailable(text_of(tracker)):
+            dispatcher.utter_message(response=f"utter_fact_unavailable_{slot}")
+            return {slot: FACT_UNAVAILABLE, "times_asked": asked}
+        if asked[slot] >= MAX_ASKS:
+            dispatcher.utter_message(response="utter_fact_skipped", buttons=[
+                {"title": "Speak to a person", "payload": "/request_human"},
+            ])
+            return {slot: FACT_UNAVAILABLE, "times_asked": asked}
+        dispatcher.utter_message(response=response, **kwargs)
+        return {slot: None, "times_asked": asked}
+
     async def validate_order_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         cat = context.catalog()
-        text = _text(tracker)
+        text = text_of(tracker)
         order = parse_order_id(text, cat.order_pattern, cat.order_prefix, cat.order_bare_pattern)
         if not order:
-            dispatcher.utter_message(response="utter_invalid_order_id", example=cat.business["order_id"].get("example", ""))
-            return {"order_id": None}
+            return await self._not_read("order_id", "utter_invalid_order_id", dispatcher, tracker,
+                                  example=cat.business["order_id"].get("example", ""))
         return {"order_id": order, **self._other_facts(text, tracker, "order_id")}
 
     async def validate_purchase_date(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         cat = context.catalog()
-        text = _text(tracker)
+        text = text_of(tracker)
         day = parse_date(text, context.today(cat))
         if not day:
-            dispatcher.utter_message(response="utter_invalid_purchase_date")
-            return {"purchase_date": None}
+            return await self._not_read("purchase_date", "utter_invalid_purchase_date", dispatcher, tracker)
         return {"purchase_date": day, **self._other_facts(text, tracker, "purchase_date")}
 
     async def validate_amount(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        amount = parse_amount(_text(tracker), require_currency=False)
+        amount = parse_amount(text_of(tracker), require_currency=False)
         if amount is None:
-            dispatcher.utter_message(response="utter_invalid_amount")
+            return await self._not_read("amount", "utter_invalid_amount", dispatcher, tracker)
         return {"amount": amount}
 
     async def validate_product(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        text = _text(tracker)
+        text = text_of(tracker)
+        if says_unavailable(text):
+            return await self._not_read("product", "utter_invalid_product", dispatcher, tracker)
         product = parse_product(text) or clean_free_text(text)
         if not product:
-            dispatcher.utter_message(response="utter_invalid_product")
+            return await self._not_read("product", "utter_invalid_product", dispatcher, tracker)
         return {"product": product}
 
-    async def validate_facts_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        intent, text = _intent(tracker), _text(tracker)
-        if intent in AFFIRM:
-            return {"facts_confirmed": True}
+    def _corrections(self, text: str, tracker: Tracker) -> Dict[str, Any]:
+        """What a correction at the read-back names: a fact in the same breath ("no, the
+        order is 4400918"), or a bare day of the month for the date already given ("no, it
+        was the 5th"). Only the facts it names change; the rest are kept."""
+        if text.startswith("/"):
+            return {}
         cat = context.catalog()
-        corrections = extract_facts(text, cat, context.today(cat)) if not text.startswith("/") else {}
+        today = context.today(cat)
+        found = extract_facts(text, cat, today, answering=True)
+        day = day_of_month_correction(text)
+        current = tracker.get_slot("purchase_date")
+        if day and current and current != FACT_UNAVAILABLE:
+            corrected = with_day(current, day, today)
+            if corrected:
+                found["purchase_date"] = corrected
+        return {k: v for k, v in found.items() if v is not None and v != tracker.get_slot(k)}
+
+    async def validate_facts_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        intent, text = intent_of(tracker), text_of(tracker)
+        # A plain yes or no first; a longer "no, ..." may carry a correction or a new topic.
+        answer = yes_or_no(text, intent if intent in AFFIRM | DENY and (text.startswith("/") or len(words_of(text)) <= 3) else None)
+        if answer == YES or intent == "thank":
+            return {"facts_confirmed": True, "facts_disputed": False, "fact_to_correct": None}
+        if answer is None and intent == "affirm" and not self._corrections(text, tracker):
+            return {"facts_confirmed": True, "facts_disputed": False, "fact_to_correct": None}  # "Yes, that is correct."
+        corrections = self._corrections(text, tracker)
         if corrections:
-            # A correction in the same breath: take it and read everything back again.
-            return {**corrections, "facts_confirmed": None}
-        if intent in DENY:
-            dispatcher.utter_message(response="utter_facts_retake")
-            return {**{name: None for name in FACT_SLOTS}, "facts_confirmed": None}
+            # A correction names what it corrects: change that, keep the rest, read back again.
+            return {**corrections, "facts_confirmed": None, "facts_disputed": False}
+        recategorised = await self._recategorised(tracker)
+        if recategorised is not None:
+            # "No, it's about the charge": the category changes, the policy will be chosen again.
+            return recategorised
+        if answer == NO or intent in DENY:
+            return {"facts_confirmed": None, "facts_disputed": True, "fact_to_correct": None}
         dispatcher.utter_message(response="utter_please_yes_no")
         return {"facts_confirmed": None}
+
+    async def validate_fact_to_correct(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        """Which detail is wrong, after a bare "no": a button, a word ("the date"), or the
+        corrected fact itself ("it's ORD-4400918")."""
+        text = text_of(tracker)
+        corrections = self._corrections(text, tracker)
+        if corrections:
+            return {**corrections, "fact_to_correct": next(iter(corrections)), "facts_disputed": False, "facts_confirmed": None}
+        named = next(tracker.get_latest_entity_values("fact"), None)
+        if named == "category" or (named is None and set(words_of(text)) & {"about", "topic", "category", "subject", "problem"}):
+            return {"fact_to_correct": "category", "facts_disputed": False, "facts_confirmed": None,
+                    "category": None, "sub_reason": None, "category_options": None, "category_choice": None}
+        if named not in FACT_SLOTS:
+            words = set(words_of(text))
+            named = next((fact for fact, cues in FACT_WORDS.items() if words & set(cues)), None)
+        if named is None:
+            if yes_or_no(text) == YES:  # "actually it's fine"
+                return {"fact_to_correct": None, "facts_disputed": False, "facts_confirmed": True}
+            dispatcher.utter_message(response="utter_please_choose")
+            return {"fact_to_correct": None}
+        asked = dict(tracker.get_slot("times_asked") or {})
+        asked.pop(named, None)
+        return {"fact_to_correct": named, named: None, "facts_disputed": False, "facts_confirmed": None, "times_asked": asked}
 
     # ---- honest expectations and remedies -----------------------------------
     async def validate_remedy_choice(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         cat = context.catalog()
-        options = cat.remedy_options(_variant(tracker))
-        text = _text(tracker).strip()
-        lowered = text.lower()
-        labels = [o["label"] for o in options]
+        options = cat.remedy_options(policy_variant(tracker))
+        text = text_of(tracker).strip()
         by_button = next(tracker.get_latest_entity_values("remedy"), None)
-        picked = next((o["label"] for o in options if o["id"] == by_button), None)
-        if by_button == "none":
-            picked = NONE_OF_THESE
-        picked = picked or ordinal_choice(text, labels + [NONE_OF_THESE])
-        if picked is None:
-            picked = next((o["label"] for o in options if o["label"].lower() == lowered or o["id"] == lowered), None)
-        if picked is None:
-            picked = next((o["label"] for o in options if o["label"].lower() in lowered), None)
-        if picked and picked != NONE_OF_THESE:
-            chosen = next(o["id"] for o in options if o["label"] == picked)
+        chosen = by_button if by_button in {o["id"] for o in options} | {"none"} else None
+        if chosen is None and not text.startswith("/"):
+            with_none = options + [{"id": "none", "label": NONE_OF_THESE, "speakable": "none of these"}]
+            chosen = match_option(text, with_none)
+        if chosen and chosen != "none":
             return {"remedy_choice": chosen, "explanation_response": "accepted"}
-        if picked == NONE_OF_THESE or lowered == NONE_OF_THESE.lower() or _intent(tracker) in ({"reject_explanation"} | DENY):
+        if chosen == "none" or intent_of(tracker) in ({"reject_explanation"} | DENY) or yes_or_no(text) == NO:
             return {"remedy_choice": "none", "explanation_response": "rejected"}
-        dispatcher.utter_message(response="utter_please_choose")
+        recategorised = await self._recategorised(tracker)
+        if recategorised is not None:
+            return recategorised
+        dispatcher.utter_message(response="utter_please_choose_remedy",
+                                 options=", ".join(o["label"] for o in options))
         return {"remedy_choice": None}
 
     async def validate_explanation_response(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        intent = _intent(tracker)
-        if intent in AFFIRM:
+        intent, text = intent_of(tracker), text_of(tracker)
+        answer = yes_or_no(text, intent if intent in AFFIRM | DENY else None)
+        if answer == YES or intent == "thank":
             return {"explanation_response": "accepted"}
-        if intent in DENY | {"reject_explanation"} or (intent or "").startswith("complain_"):
+        if answer == NO or intent == "reject_explanation":
+            return {"explanation_response": "rejected"}
+        recategorised = await self._recategorised(tracker)
+        if recategorised is not None:
+            return recategorised
+        if (intent or "").startswith("complain_"):
+            # Repeating the complaint about the same thing is disagreeing with the answer.
             return {"explanation_response": "rejected"}
         dispatcher.utter_message(response="utter_please_choose")
         return {"explanation_response": None}
 
     # ---- second-explanation callback ----------------------------------------
     async def validate_callback_choice(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        intent = _intent(tracker)
-        if intent in AFFIRM:
+        intent, text = intent_of(tracker), text_of(tracker)
+        answer = yes_or_no(text, intent if intent in AFFIRM | DENY else None)
+        if answer == YES or intent == "thank":
             choice = "opted_in"
-        elif intent in DENY or intent == "reject_explanation":
+        elif answer == NO or intent == "reject_explanation":
             choice = "opted_out"
         else:
             dispatcher.utter_message(response="utter_please_yes_no")
@@ -290,184 +448,24 @@ class ValidateComplaintForm(FormValidationAction):
 
     async def validate_callback_window(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         offered = tracker.get_slot("callback_windows_offered") or []
-        text = _text(tracker).strip()
-        titles = [w["title"] for w in offered]
+        text = text_of(tracker).strip()
         by_button = next(tracker.get_latest_entity_values("window"), None)
-        picked = next((w["title"] for w in offered if w["start"] == by_button), None)
-        picked = picked or ordinal_choice(text, titles) or next((t for t in titles if t.lower() == text.lower()), None)
-        if picked is None:
-            picked = _window_by_time(text, offered)
-        if picked is None:
+        index = next((i for i, w in enumerate(offered) if w["start"] == by_button), None)
+        if index is None and not text.startswith("/"):
+            index = ordinal_pick(text, len(offered))
+            if index is None:
+                index = match_window(text, offered, context.now().astimezone(context.catalog().tz))
+        if index is None:
             dispatcher.utter_message(response="utter_invalid_window")
             return {"callback_window": None}
-        window = next(w for w in offered if w["title"] == picked)
+        window = offered[index]
         return {"callback_window": {"start": window["start"], "end": window["end"]}, "callback_decided_at": iso(context.now())}
 
     async def validate_callback_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         cat = context.catalog()
-        phone = parse_phone(_text(tracker), cat.business.get("default_phone_region", "GB"))
+        phone = parse_phone(text_of(tracker), cat.business.get("default_phone_region", "GB"))
         if not phone:
             dispatcher.utter_message(response="utter_invalid_phone")
         return {"callback_phone": phone}
 
 
-NONE_OF_THESE = "None of these"
-
-
-def _window_by_time(text: str, offered: List[Dict[str, Any]]) -> Optional[str]:
-    """'monday at 10am' -> the offered window that contains that moment."""
-    cat = context.catalog()
-    moment = dateparser.parse(text, languages=["en"], settings={"PREFER_DATES_FROM": "future", "TIMEZONE": str(cat.tz), "RETURN_AS_TIMEZONE_AWARE": True})
-    if not moment:
-        return None
-    for window in offered:
-        if datetime.fromisoformat(window["start"]) <= moment < datetime.fromisoformat(window["end"]):
-            return window["title"]
-    return None
-
-
-# ---- questions the form asks with logic ------------------------------------------
-class ActionAskFactsConfirmed(Action):
-    """Read key facts back before anything relies on them (seed 003)."""
-
-    def name(self) -> Text:
-        return "action_ask_facts_confirmed"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        facts = ticketing.facts_from_slots(tracker)
-        written, spoken = [], []
-        currency = context.catalog().business.get("currency", "GBP")
-        if facts["order_id"]:
-            written.append(f"order {facts['order_id']}")
-            spoken.append(f"order {speakable_order_id(facts['order_id'])}")
-        if facts["purchase_date"]:
-            written.append(f"bought on {human_date(facts['purchase_date'])}")
-            spoken.append(f"bought on {speakable_date(facts['purchase_date'])}")
-        if facts["amount"] is not None:
-            money = format_currency(facts["amount"], currency, locale="en_GB")
-            written.append(f"amount {money}")
-            spoken.append(f"amount {money}")
-        if facts["product"]:
-            written.append(f"product: {facts['product']}")
-            spoken.append(f"product: {facts['product']}")
-        dispatcher.utter_message(
-            response="utter_ask_facts_confirmed",
-            facts="; ".join(written),
-            facts_spoken=", ".join(spoken),
-            buttons=[
-                {"title": "Yes, that's right", "payload": "/affirm"},
-                {"title": "No, let me correct it", "payload": "/deny"},
-            ],
-        )
-        return []
-
-
-async def state_expectations(dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
-    """Say, once, what we will do and by when, what we can't, why, and the alternative,
-    and record each statement on the ticket as a disclosure (seed 004's evidence)."""
-    cat = context.catalog()
-    variant = _variant(tracker)
-    statements = cat.statements(variant, ticketing.facts_from_slots(tracker), context.today(cat))
-    ticket = await ticketing.load_or_create(tracker)
-    for statement in ticketing.record_disclosures(ticket, statements):
-        dispatcher.utter_message(response=f"utter_expectation_{statement.kind}", statement=statement.text)
-    ticketing.sync_ticket(ticket, tracker)
-    remedies = cat.remedy_options(variant)
-    ticket["remedy"]["offered"] = [r["id"] for r in remedies]
-    await ticketing.save(ticket)
-    return ticket
-
-
-class ActionAskRemedyChoice(Action):
-    def name(self) -> Text:
-        return "action_ask_remedy_choice"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        await state_expectations(dispatcher, tracker)
-        options = context.catalog().remedy_options(_variant(tracker))
-        # Payloads carry the remedy id, so no classifier can mistake a choice for a request.
-        buttons = [{"title": o["label"], "payload": f'/inform{{"remedy": "{o["id"]}"}}'} for o in options]
-        buttons.append({"title": NONE_OF_THESE, "payload": '/inform{"remedy": "none"}'})
-        dispatcher.utter_message(response="utter_ask_remedy_choice", buttons=buttons)
-        return []
-
-
-class ActionAskExplanationResponse(Action):
-    def name(self) -> Text:
-        return "action_ask_explanation_response"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        await state_expectations(dispatcher, tracker)
-        dispatcher.utter_message(
-            response="utter_ask_explanation_response",
-            buttons=[
-                {"title": "That's OK", "payload": "/affirm"},
-                {"title": "I'm not happy with this", "payload": "/reject_explanation"},
-            ],
-        )
-        return []
-
-
-class ActionAskCallbackChoice(Action):
-    def name(self) -> Text:
-        return "action_ask_callback_choice"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        ticket = await ticketing.load_or_create(tracker)
-        ticketing.sync_ticket(ticket, tracker)
-        offer = context.catalog().second_explanation.get("offer_text", "")
-        ticket["callback"]["status"] = "offered"
-        ticket["disclosures"].append({"policy_id": "SECOND-EXPLANATION.offer", "text": offer, "at": iso()})
-        await ticketing.save(ticket)
-        dispatcher.utter_message(
-            text=offer,
-            buttons=[
-                {"title": "Yes, please call me back", "payload": "/request_callback"},
-                {"title": "No, thanks", "payload": "/decline_callback"},
-            ],
-        )
-        return []
-
-
-class ActionAskCallbackWindow(Action):
-    def name(self) -> Text:
-        return "action_ask_callback_window"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        cat = context.catalog()
-        offered = [
-            {"start": w["start"].isoformat(), "end": w["end"].isoformat(), "title": f"{w['start']:%a} {w['start'].day} {w['start']:%b}, {w['start']:%H:%M}-{w['end']:%H:%M}"}
-            for w in cat.callback_windows(context.now())
-        ]
-        dispatcher.utter_message(
-            response="utter_ask_callback_window",
-            buttons=[{"title": w["title"], "payload": f'/inform{{"window": "{w["start"]}"}}'} for w in offered],
-        )
-        return [SlotSet("callback_windows_offered", offered)]
-
-
-class ActionSubmitComplaint(Action):
-    def name(self) -> Text:
-        return "action_submit_complaint"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        ticket = await state_expectations(dispatcher, tracker)  # no-op if already said
-        ticketing.sync_ticket(ticket, tracker)
-        await ticketing.save(ticket)
-        dispatcher.utter_message(
-            response="utter_complaint_logged", ticket_id=ticket["ticket_id"],
-            ticket_spoken=speakable_order_id(ticket["ticket_id"]),
-        )
-        callback = ticket["callback"]
-        if callback["status"] == "opted_in" and callback.get("window"):
-            start = datetime.fromisoformat(callback["window"]["start"])
-            end = datetime.fromisoformat(callback["window"]["end"])
-            dispatcher.utter_message(
-                response="utter_callback_booked",
-                phone=ticket["customer"].get("phone") or "your number",
-                window=f"{start:%A} {start.day} {start:%B}, {start:%H:%M}-{end:%H:%M}",
-            )
-        elif callback["status"] == "opted_out":
-            dispatcher.utter_message(response="utter_callback_declined")
-        dispatcher.utter_message(response="utter_anything_else")
-        return []

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Optional
 
+from bot import clock
 from bot.catalog import Catalog, load_catalog
 from bot.tickets import open_store
 from bot.tickets.store import TicketStore
@@ -40,7 +41,8 @@ async def reset_ticket_store() -> None:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    """The product's clock (bot/clock.py): tests put the actions at any instant."""
+    return clock.now()
 
 
 def today(cat: Catalog) -> date:

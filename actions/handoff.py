@@ -3,50 +3,76 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet, UserUtteranceReverted
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.catalog import human_date
 from bot.speech import speakable_order_id
 from bot.tickets.model import iso
 from actions import context, ticketing
+from actions.answers import NO, match_option, yes_or_no
+from actions.parsing import parse_email, parse_phone
 
 
-def wait_text(now=None) -> str:
+def wait_text(moment) -> str:
+    """When a person will pick up, said honestly (docs/design.md#empathy): now-ish during
+    opening hours, or when the centre next opens."""
     cat = context.catalog()
-    moment = now or context.now()
     handoff = cat.data.get("handoff", {})
     if cat.is_open(moment):
-        return handoff.get("usual_wait", "")
+        return handoff.get("usual_wait", "").format(hours=cat.hours_summary())
     nxt = cat.next_open(moment)
     when = f"{nxt:%A} {human_date(nxt.date().isoformat())}, {nxt:%H:%M}" if nxt else "when we next open"
     return handoff.get("outside_hours_wait", "").format(next_open=when)
 
 
+def _needs_contact(ticket: Dict[str, Any], tracker: Tracker, is_open: bool) -> bool:
+    """Out of hours a web customer will have closed the tab by the time we open: ask how to
+    reach them, unless the ticket already has a way or they said no already."""
+    if is_open or tracker.get_slot("contact_declined"):
+        return False
+    customer = ticket.get("customer") or {}
+    return ticket.get("channel") != "voice" and not (customer.get("phone") or customer.get("email"))
+
+
 async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> List[EventType]:
+    """Persist the ticket first, then tell the customer what happens and when, then go
+    quiet (docs/design.md#handoff). One instant for the whole hand-off, so "open" and the
+    wait text can't disagree at opening or closing time."""
+    moment = context.now()
+    cat = context.catalog()
     ticket = await ticketing.load_or_create(tracker)
     ticketing.sync_ticket(ticket, tracker)
     ticket["status"] = "handed_off"
-    ticket["history"].append({"at": iso(), "by": "assistant", "action": "handed_off", "note": reason})
+    ticket["history"].append({"at": iso(moment), "by": "assistant", "action": "handed_off", "note": reason})
     # The agent must be able to open the ticket before the customer is told they can expect one.
     await ticketing.save(ticket)
-    is_open = context.catalog().is_open(context.now())
+    is_open = cat.is_open(moment)
+    events: List[EventType] = [SlotSet("ticket_id", ticket["ticket_id"]), ActiveLoop(None), SlotSet("requested_slot", None)]
+    if _needs_contact(ticket, tracker, is_open):
+        # The contact form asks (ActionAskContactDetails); the hand-off finishes after it.
+        return events + [FollowupAction("contact_form")]
     dispatcher.utter_message(
         response="utter_handoff" if is_open else "utter_handoff_closed",
         ticket_id=ticket["ticket_id"],
         ticket_spoken=speakable_order_id(ticket["ticket_id"]),
-        wait=wait_text(),
-        json_message={"handoff": {"ticket_id": ticket["ticket_id"], "reason": reason, "open": is_open, "wait": wait_text()}},
+        wait=wait_text(moment),
+        json_message={"handoff": {"ticket_id": ticket["ticket_id"], "reason": reason, "open": is_open, "wait": wait_text(moment)}},
     )
-    return [
-        SlotSet("ticket_id", ticket["ticket_id"]),
-        ActiveLoop(None),
-        SlotSet("requested_slot", None),
-        ConversationPaused(),
-    ]
+    return events + [ConversationPaused()]
+
+
+def request_reason(tracker: Tracker) -> str:
+    """The true reason for a hand-off the dialogue chose: a request for a person only
+    when the customer made one (a button or a message classified as one)."""
+    intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
+    text = tracker.latest_message.get("text") or ""
+    if intent == "request_human" or text.startswith("/request_human"):
+        return "customer asked for a person"
+    return f"the assistant handed off after a message it had no answer for ({intent or 'unknown'})"
 
 
 class ActionHandOff(Action):
@@ -54,7 +80,113 @@ class ActionHandOff(Action):
         return "action_hand_off"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        return await hand_off(dispatcher, tracker, "customer asked for a person")
+        answer = _remedy_answer(tracker)
+        if answer is not None:
+            # "an apology letter from the manager please" answers the question asked; the form
+            # takes it (and validates it again) instead of handing the customer off.
+            return [SlotSet("remedy_choice", answer), FollowupAction("complaint_form")]
+        events: List[EventType] = []
+        if tracker.get_slot("requested_slot") == "callback_choice" and yes_or_no(_first_clause(tracker)) == NO:
+            # "No thanks. I want a human": both a decline of the callback and a request.
+            events = [SlotSet("callback_choice", "opted_out"), SlotSet("callback_decided_at", iso(context.now()))]
+            for event in events:
+                tracker.slots[event["name"]] = event["value"]
+        return events + await hand_off(dispatcher, tracker, request_reason(tracker))
+
+
+_PERSON = re.compile(r"\b(?:person|human|agent|someone|somebody|anyone|manager|operator|real|staff|colleague|advisor|adviser"
+                     r"|representative|supervisor|people|team|call me|ring me|phone me|speak|talk)\b", re.IGNORECASE)
+
+
+def _remedy_answer(tracker: Tracker) -> Optional[str]:
+    """While the remedies are on screen, a message the classifier took for a request for a
+    person may just name a remedy ("voucher please"). It is an answer only when it names
+    exactly one offered remedy and asks for nobody beyond what that remedy's own words say
+    ("from the manager" is part of the apology letter); anything else stays a request."""
+    if tracker.get_slot("requested_slot") != "remedy_choice" or tracker.active_loop.get("name") != "complaint_form":
+        return None
+    text = tracker.latest_message.get("text") or ""
+    if text.startswith("/"):
+        return None
+    cat = context.catalog()
+    variant = cat.select_variant(tracker.get_slot("category"), tracker.get_slot("sub_reason"),
+                                 ticketing.facts_from_slots(tracker), context.today(cat))
+    options = cat.remedy_options(variant)
+    chosen = match_option(text, options)
+    if chosen is None:
+        return None
+    label = next(f"{o['label']} {o.get('speakable', '')}" for o in options if o["id"] == chosen).lower()
+    beyond = [word for word in _PERSON.findall(text) if word.lower() not in label]
+    return None if beyond else chosen
+
+
+def _first_clause(tracker: Tracker) -> str:
+    text = tracker.latest_message.get("text") or ""
+    return re.split(r"[.,;!?]|\b(?:but|and|i want|i'd like|just)\b", text, maxsplit=1)[0]
+
+
+class ValidateContactForm(FormValidationAction):
+    """How the team can reach the customer out of hours: optional, validated (phone with
+    phonenumbers, e-mail with email-validator), put on the ticket."""
+
+    def name(self) -> Text:
+        return "validate_contact_form"
+
+    async def validate_contact_details(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> Dict[Text, Any]:
+        text = (tracker.latest_message.get("text") or "").strip()
+        if tracker.get_intent_of_latest_message() == "deny" or yes_or_no(text) == NO:
+            return {"contact_details": "declined", "contact_declined": True}
+        cat = context.catalog()
+        email = parse_email(text)
+        phone = None if email else parse_phone(text, cat.business.get("default_phone_region", "GB"))
+        if not (email or phone):
+            dispatcher.utter_message(response="utter_invalid_contact")
+            return {"contact_details": None}
+        ticket = await ticketing.owned_ticket(tracker, tracker.get_slot("ticket_id"), rewrite=True)
+        if ticket is not None:
+            ticket.setdefault("customer", {})["email" if email else "phone"] = email or phone
+            ticket["history"].append({"at": iso(context.now()), "by": "customer", "action": "contact_given", "note": "e-mail" if email else "phone"})
+            await ticketing.save(ticket)
+        return {"contact_details": email or phone}
+
+
+def _handoff_reason(ticket: Optional[Dict[str, Any]]) -> Optional[str]:
+    entries = [h for h in (ticket or {}).get("history") or [] if h.get("action") == "handed_off"]
+    return entries[-1].get("note") if entries else None
+
+
+class ActionAskContactDetails(Action):
+    def name(self) -> Text:
+        return "action_ask_contact_details"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(response="utter_ask_contact_details", ticket_id=tracker.get_slot("ticket_id"),
+                                 wait=wait_text(context.now()), buttons=[{"title": "No thanks", "payload": "/deny"}])
+        return []
+
+
+class ActionFinishHandOff(Action):
+    """After the out-of-hours contact question: say how and when the team will be in
+    touch, then go quiet like any hand-off."""
+
+    def name(self) -> Text:
+        return "action_finish_hand_off"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        moment = context.now()
+        ticket = await ticketing.owned_ticket(tracker, tracker.get_slot("ticket_id"))
+        ticket_id = ticket["ticket_id"] if ticket else tracker.get_slot("ticket_id")
+        contact = tracker.get_slot("contact_details")
+        nxt = context.catalog().next_open(moment)
+        when = f"{nxt:%A} {human_date(nxt.date().isoformat())}, from {nxt:%H:%M}" if nxt else "when we next open"
+        # The page leaves its chat state for the hand-off state on this marker, as after any hand-off.
+        marker = {"handoff": {"ticket_id": ticket_id, "reason": _handoff_reason(ticket), "open": False, "wait": wait_text(moment)}}
+        if contact and contact != "declined":
+            how = "e-mail you at" if "@" in contact else "call you on"
+            dispatcher.utter_message(response="utter_handoff_contact_noted", ticket_id=ticket_id, how=how, contact=contact, when=when, json_message=marker)
+        else:
+            dispatcher.utter_message(response="utter_handoff_no_contact", ticket_id=ticket_id, when=when, json_message=marker)
+        return [SlotSet("requested_slot", None), ConversationPaused()]
 
 
 def bad_input_kind(text: str) -> str:

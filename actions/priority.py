@@ -18,7 +18,8 @@ def assess_priority(ticket: Dict[str, Any], catalog, whitelisted: bool) -> Dict[
 
     value_cfg = weights.get("value", {})
     value = value_cfg.get("default", 0.7)
-    amount = (ticket.get("facts") or {}).get("amount") or 0
+    amount = (ticket.get("facts") or {}).get("amount")
+    amount = amount if isinstance(amount, (int, float)) else 0
     if whitelisted:
         value = value_cfg.get("whitelisted", 1.0)
         reasons.append("high-value customer (whitelist)")

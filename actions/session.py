@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import context, ticketing
+from actions import ticketing
 
 logger = logging.getLogger(__name__)
 FINISHED = ("resolved", "closed")
@@ -42,8 +42,7 @@ class ActionSessionStart(Action):
         if not ticket_id:
             return
         try:
-            store = await context.ticket_store()
-            ticket = await store.get(ticket_id)
+            ticket = await ticketing.owned_ticket(tracker, ticket_id, rewrite=True)
             if ticket is None or ticket.get("status") in FINISHED:
                 return
             await ticketing.save(ticketing.sync_ticket(ticket, tracker))

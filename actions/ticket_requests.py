@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.tickets.model import iso
-from actions import context, ticketing
+from actions import context, ticket_proof, ticketing
 from actions.parsing import parse_ticket_ref
 
 STATUS_WORDS = {
@@ -22,8 +22,11 @@ STATUS_WORDS = {
 
 
 class TicketRequestAction(Action, abc.ABC):
-    """Finds the ticket a request is about: a reference in the message, one asked for
-    just before, or the complaint made in this conversation."""
+    """Finds the ticket a request is about: a reference in the message, or this conversation's
+    complaint. Only tickets this conversation may act on (ticketing.may_act_on) are ever
+    loaded: any other reference first needs the customer's proof (actions/ticket_proof.py)."""
+
+    request: str  # what a proof, once given, resumes (ActionResumeTicketRequest)
 
     @abc.abstractmethod
     def name(self) -> Text:
@@ -34,26 +37,74 @@ class TicketRequestAction(Action, abc.ABC):
         ...
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        store = await context.ticket_store()
         ref = parse_ticket_ref(tracker.latest_message.get("text") or "")
-        ticket: Optional[Dict[str, Any]] = None
+        # A bare reference answering "which complaint?" resumes the request that asked for it.
+        held = tracker.get_slot(ticket_proof.PENDING_REQUEST) if ref and not tracker.get_slot(ticket_proof.PENDING_REF) else None
+        if held and held != self.request:
+            return await REQUESTS[held]().run(dispatcher, _without_pending(tracker), domain)
+        events: List[EventType] = [SlotSet(ticket_proof.PENDING_REQUEST, None)] if held else []
         if ref:
-            ticket = await store.get(ref)
+            ticket = await ticketing.owned_ticket(tracker, ref)
             if ticket is None:
-                dispatcher.utter_message(response="utter_ticket_not_found", ticket_id=ref)
-                return []
-        elif tracker.get_slot("ticket_id"):
-            ticket = await store.get(tracker.get_slot("ticket_id"))
+                granted = await _granted_to_caller(tracker, ref)
+                if granted is None:
+                    # Someone else's or none at all: the same question either way.
+                    return events + ticket_proof.ask_for_proof(dispatcher, tracker, ref, self.request)
+                ticket, grant_events = granted
+                events += grant_events
         else:
-            mine = await store.find(conversation_id=tracker.sender_id, limit=1)
-            ticket = mine[0] if mine else None
+            ticket = await this_conversations_ticket(tracker)
         if ticket is None:
             dispatcher.utter_message(response="utter_ask_ticket_ref")
-            return []
-        return await self.act(ticket, dispatcher, tracker)
+            # Keep what was asked, so the reference that comes next completes it.
+            return [SlotSet(ticket_proof.PENDING_REQUEST, self.request)]
+        return events + await self.act(ticket, dispatcher, tracker)
+
+
+def _without_pending(tracker: Tracker) -> Tracker:
+    tracker.slots[ticket_proof.PENDING_REQUEST] = None
+    return tracker
+
+
+async def _granted_to_caller(tracker: Tracker, ref: str):
+    """On the phone, the caller's own number (from Twilio's signed request: only the IVR
+    channel sets it, bot/channels/identity.py drops it from every other client) matching
+    the number on the ticket is proof enough. Returns (ticket, events) or None."""
+    if tracker.get_latest_input_channel() != "twilio_ivr":
+        return None
+    caller = ticketing.channel_phone(tracker)
+    store = await context.ticket_store()
+    ticket = await store.get(ref)
+    if not caller or ticket is None:
+        return None
+    region = context.catalog().business.get("default_phone_region", "GB")
+    on_ticket = ticket_proof.normalised_phone((ticket.get("customer") or {}).get("phone"), region)
+    if not on_ticket or on_ticket != ticket_proof.normalised_phone(caller, region):
+        return None
+    events = ticketing.grant(ticket, tracker, "caller's phone number")
+    await ticketing.save(ticket)
+    return ticket, events
+
+
+async def this_conversations_ticket(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The complaint of this conversation, else the latest one it proved is the customer's."""
+    ticket = await ticketing.owned_ticket(tracker, tracker.get_slot("ticket_id"))
+    if ticket is not None:
+        return ticket
+    store = await context.ticket_store()
+    mine = await store.find(conversation_id=tracker.sender_id, limit=1)
+    if mine:
+        return mine[0]
+    for ticket_id in reversed(ticketing.verified_ids(tracker)):
+        ticket = await ticketing.owned_ticket(tracker, ticket_id)
+        if ticket is not None:
+            return ticket
+    return None
 
 
 class ActionCheckStatus(TicketRequestAction):
+    request = "status"
+
     def name(self) -> Text:
         return "action_check_status"
 
@@ -74,6 +125,8 @@ class ActionCheckStatus(TicketRequestAction):
 
 
 class ActionCancelCallback(TicketRequestAction):
+    request = "cancel"
+
     def name(self) -> Text:
         return "action_cancel_callback"
 
@@ -91,3 +144,33 @@ class ActionCancelCallback(TicketRequestAction):
         if tracker.get_slot("ticket_id") == ticket["ticket_id"]:
             events.append(SlotSet("callback_choice", "cancelled"))
         return events
+
+
+REQUESTS = {action.request: action for action in (ActionCheckStatus, ActionCancelCallback)}
+
+
+class ActionResumeTicketRequest(Action):
+    """After ticket_proof_form: the held request runs on a proven ticket; after too many wrong
+    answers, a person is offered. Either way the held request is dropped."""
+
+    def name(self) -> Text:
+        return "action_resume_ticket_request"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        done: List[EventType] = [
+            SlotSet(ticket_proof.PROOF_SLOT, None), SlotSet(ticket_proof.PENDING_REF, None),
+            SlotSet(ticket_proof.PENDING_REQUEST, None),
+        ]
+        proof = tracker.get_slot(ticket_proof.PROOF_SLOT)
+        action = REQUESTS.get(tracker.get_slot(ticket_proof.PENDING_REQUEST) or "")
+        ticket = None
+        if proof == ticket_proof.VERIFIED and action is not None:
+            ticket = await ticketing.owned_ticket(tracker, tracker.get_slot(ticket_proof.PENDING_REF))
+        if ticket is None:
+            dispatcher.utter_message(response="utter_ticket_proof_failed")
+            return done
+        return done + await action().act(ticket, dispatcher, tracker)
+
+
+# What a held request resumes (a reference given after "which complaint is it?").
+REQUESTS = {"status": ActionCheckStatus, "cancel": ActionCancelCallback}

@@ -6,19 +6,25 @@ every field from those, so any action can persist an up-to-date ticket.
 """
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Optional
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
 
 from bot.privacy import mask_secrets
-from bot.tickets.model import iso, new_ticket
+from bot.tickets.model import FACT_UNAVAILABLE, iso, new_ticket
 from actions import context
 from actions.priority import assess_priority
 from actions.signals import overall_emotion, risk_flags, style_hint
 
+logger = logging.getLogger(__name__)
+
 CHANNELS = {"twilio_ivr": "voice", "socketio": "web", "webchat": "web"}
+# The tickets another conversation proved are its own (actions/ticket_proof.py).
+VERIFIED_SLOT = "verified_tickets"
 MAX_TEXT = 2000  # a 10 KB message is kept in the tracker, not pasted into an agent's screen
 
 
@@ -118,14 +124,72 @@ def customer_texts(tracker: Tracker) -> List[str]:
     ]
 
 
+FACT_NAMES = ("order_id", "purchase_date", "amount", "product")
+
+
 def facts_from_slots(tracker: Tracker) -> Dict[str, Any]:
-    return {name: tracker.get_slot(name) for name in ("order_id", "purchase_date", "amount", "product")}
+    """The key facts as the ticket records them: a fact the customer doesn't have is null
+    (and listed by unavailable_facts), never the slot's marker."""
+    return {name: (None if tracker.get_slot(name) == FACT_UNAVAILABLE else tracker.get_slot(name)) for name in FACT_NAMES}
+
+
+def unavailable_facts(tracker: Tracker) -> List[str]:
+    return [name for name in FACT_NAMES if tracker.get_slot(name) == FACT_UNAVAILABLE]
+
+
+def verified_ids(tracker: Tracker) -> List[str]:
+    return [str(t) for t in tracker.get_slot(VERIFIED_SLOT) or [] if t]
+
+
+def may_act_on(ticket: Dict[str, Any], tracker: Tracker, rewrite: bool = False) -> bool:
+    """The one ownership check of every action that loads or saves a ticket by id.
+
+    A ticket belongs to the conversation that opened it. Another conversation (the customer
+    phoned, and now writes in chat) may read it or cancel its callback once the customer
+    proved it is theirs: that grant is in this conversation's slot AND on the ticket, because
+    whoever posts to the action server writes every slot, but only a real proof writes the
+    ticket. `rewrite`: the caller derives the ticket from this conversation (`sync_ticket`
+    replaces its transcript), which only the conversation that opened it may do."""
+    if ticket.get("conversation_id") == tracker.sender_id:
+        return True
+    if rewrite:
+        return False
+    return ticket.get("ticket_id") in verified_ids(tracker) and tracker.sender_id in (ticket.get("granted_conversations") or [])
+
+
+async def owned_ticket(tracker: Tracker, ticket_id: Optional[str], rewrite: bool = False) -> Optional[Dict[str, Any]]:
+    """The ticket, if this conversation may act on it; None for another's or a missing one,
+    indistinguishably (the caller must not tell a customer which it was)."""
+    if not ticket_id:
+        return None
+    store = await context.ticket_store()
+    ticket = await store.get(ticket_id)
+    if ticket is None:
+        return None
+    if not may_act_on(ticket, tracker, rewrite):
+        logger.warning("ignoring ticket %s: this conversation may not act on it", ticket_id)
+        return None
+    return ticket
+
+
+def grant(ticket: Dict[str, Any], tracker: Tracker, proof: str) -> List[EventType]:
+    """Record on the ticket that this conversation proved it is the customer's (saved by the
+    caller), and return the slot event that lets the conversation use it."""
+    granted = ticket.setdefault("granted_conversations", [])
+    if tracker.sender_id not in granted:
+        granted.append(tracker.sender_id)
+    ticket.setdefault("history", []).append(
+        {"at": iso(), "by": "customer", "action": "ownership_confirmed", "note": f"from another conversation, with the {proof}"}
+    )
+    ids = verified_ids(tracker)
+    return [SlotSet(VERIFIED_SLOT, ids + [ticket["ticket_id"]] if ticket["ticket_id"] not in ids else ids)]
 
 
 async def load_or_create(tracker: Tracker) -> Dict[str, Any]:
+    """This conversation's ticket, or a new one: a `ticket_id` slot naming a ticket of
+    another conversation (a forged call to the action server) is ignored, never overwritten."""
     store = await context.ticket_store()
-    ticket_id = tracker.get_slot("ticket_id")
-    ticket = await store.get(ticket_id) if ticket_id else None
+    ticket = await owned_ticket(tracker, tracker.get_slot("ticket_id"), rewrite=True)
     if ticket is None:
         ticket_id = await store.next_ticket_id(context.now())
         ticket = new_ticket(ticket_id, tracker.sender_id, channel_of(tracker), context.now())
@@ -145,6 +209,7 @@ def sync_ticket(ticket: Dict[str, Any], tracker: Tracker, said_now: Iterable[str
     if demand:
         ticket["customer_demand"] = mask_secrets(demand)[:MAX_TEXT]
     ticket["facts"] = facts_from_slots(tracker)
+    ticket["facts_unavailable"] = unavailable_facts(tracker)
     ticket["facts_confirmed"] = tracker.get_slot("facts_confirmed") is True
     ticket["remedy"]["chosen"] = _remedy_chosen(tracker.get_slot("remedy_choice"))
     phone = caller_phone(tracker)

@@ -42,6 +42,8 @@ class Catalog:
         self.categories: Dict[str, Dict[str, Any]] = data["categories"]
         self.remedies: Dict[str, Dict[str, str]] = data.get("remedies", {})
         self.tz = ZoneInfo(self.business.get("timezone", "UTC"))
+        # Bank holidays and other whole days closed, as ISO dates (validated below).
+        self._closed_on = {str(d) for d in self.business.get("closed_on") or []}
         order = self.business["order_id"]
         self.order_pattern = re.compile(order["pattern"])
         self.order_bare_pattern = re.compile(order.get("bare_digits", r"\b(\d{6,10})\b"))
@@ -64,7 +66,14 @@ class Catalog:
 
     def _validate(self) -> None:
         seen_ids = set()
+        for rid, remedy in self.remedies.items():
+            missing = [k for k in ("label", "speakable", "next_step") if not remedy.get(k)]
+            if missing:
+                raise CatalogError(f"remedies.{rid}: missing {', '.join(missing)}")
         for code, cat in self.categories.items():
+            for key in ("in_plain_words", "in_few_words"):
+                if not isinstance(cat.get(key), str) or not cat[key].strip():
+                    raise CatalogError(f"categories.{code}.{key}: say the category in the customer's words")
             for fact in cat.get("required_facts", []):
                 if fact not in FACTS:
                     raise CatalogError(f"categories.{code}.required_facts: unknown fact {fact!r}")
@@ -90,14 +99,40 @@ class Catalog:
                 dated = any("max_days_since_purchase" in (v.get("when") or {}) for v in variants)
                 if dated and "purchase_date" not in cat.get("required_facts", []):
                     raise CatalogError(f"categories.{code}: variants depend on purchase_date, so it must be a required fact")
+        self._validate_formats()
+        understanding = self.data.get("understanding") or {}
+        for key in ("confidence_floor", "margin"):
+            value = understanding.get(key, 0.0)
+            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise CatalogError(f"understanding.{key} must be a number between 0 and 1")
+        if not 2 <= int(understanding.get("max_options", 3)) <= 3:
+            raise CatalogError("understanding.max_options: offer 2 or 3 categories")
         for day in self.business.get("business_hours", {}):
             if day not in DAYS:
                 raise CatalogError(f"business.business_hours: unknown day {day!r}")
+        for closed in self._closed_on:
+            try:
+                date.fromisoformat(closed)
+            except ValueError:
+                raise CatalogError(f"business.closed_on: {closed!r} is not a date like 2026-12-25") from None
         priority = self.data.get("priority") or {}
         levels = priority.get("levels") or {}
         for flag, level in ((priority.get("risk") or {}).get("min_level") or {}).items():
             if level not in levels:
                 raise CatalogError(f"priority.risk.min_level.{flag}: unknown level {level!r} (levels: {sorted(levels)})")
+
+    def _validate_formats(self) -> None:
+        """The business facts the fact parsers read (actions/parsing/spec.py)."""
+        b = self.business
+        if not re.fullmatch(r"[A-Z]{3}", str(b.get("currency", "GBP"))):
+            raise CatalogError("business.currency must be an ISO 4217 code such as GBP")
+        if not re.fullmatch(r"[a-z]{2,3}(?:_[A-Z]{2})?", str(b.get("locale", "en_GB"))):
+            raise CatalogError("business.locale must look like en_GB")
+        if not re.fullmatch(r"[A-Za-z]{1,6}-?", str(b.get("ticket_id_prefix", "C-"))):
+            raise CatalogError("business.ticket_id_prefix must be 1-6 letters, optionally followed by '-'")
+        digits = b.get("ticket_id_counter_digits", 4)
+        if not isinstance(digits, int) or isinstance(digits, bool) or not 1 <= digits <= 9:
+            raise CatalogError("business.ticket_id_counter_digits must be a whole number from 1 to 9")
 
     # ---- categories ----------------------------------------------------------
     def category(self, code: Optional[str]) -> Dict[str, Any]:
@@ -154,10 +189,32 @@ class Catalog:
     # ---- business hours and callback windows --------------------------------
     def opening(self, day: date) -> Optional[tuple]:
         hours = self.business.get("business_hours", {}).get(DAYS[day.weekday()])
-        if not hours:
+        if not hours or day.isoformat() in self._closed_on:
             return None
         start, end = (time.fromisoformat(h) for h in hours)
         return (datetime.combine(day, start, self.tz), datetime.combine(day, end, self.tz))
+
+    def hours_summary(self) -> str:
+        """The weekly hours in words, from the structured hours (the catalog says them once):
+        "Mon-Fri 9:00-18:00, Sat 10:00-16:00"."""
+        hours = self.business.get("business_hours", {})
+        groups: List[List[str]] = []
+        for day in DAYS:
+            span = hours.get(day)
+            if groups and span and hours.get(groups[-1][-1]) == span and DAYS.index(groups[-1][-1]) == DAYS.index(day) - 1:
+                groups[-1].append(day)
+            elif span:
+                groups.append([day])
+
+        def clock(text: str) -> str:
+            return text.lstrip("0") if not text.startswith("00") else text
+
+        parts = []
+        for group in groups:
+            start, end = hours[group[0]]
+            days = group[0].title() if len(group) == 1 else f"{group[0].title()}-{group[-1].title()}"
+            parts.append(f"{days} {clock(start)}-{clock(end)}")
+        return ", ".join(parts)
 
     def is_open(self, now: datetime) -> bool:
         local = now.astimezone(self.tz)
@@ -166,7 +223,7 @@ class Catalog:
 
     def next_open(self, now: datetime) -> Optional[datetime]:
         local = now.astimezone(self.tz)
-        for offset in range(0, 8):
+        for offset in range(0, 15):  # a week, plus bank holidays next to a weekend
             hours = self.opening(local.date() + timedelta(days=offset))
             if hours and hours[1] > local:
                 return max(hours[0], local)

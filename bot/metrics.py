@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import hmac
 import logging
 import os
 import time
@@ -164,6 +165,16 @@ def observe_turn(turn: Turn) -> None:
             count_business_events(turn.channel, turn.tracker)
     except Exception:  # metrics never break a conversation
         logger.warning("could not record the metrics of a turn", exc_info=True)
+
+
+def authorized(header: Optional[str], env: Any = os.environ) -> bool:
+    """Whether an `Authorization` header may read /metrics: `Bearer $METRICS_TOKEN`, compared
+    in constant time. No token configured -> nobody (`make run` generates one): the counters
+    tell an outsider how busy the service is and how often it fails."""
+    token = env.get("METRICS_TOKEN") or ""
+    if not token or not header:
+        return False
+    return hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
 
 
 def render() -> tuple:

@@ -1,8 +1,17 @@
-"""Speakable forms of key facts for the phone: a number read digit by digit and a date
-in words are what a caller can check by ear."""
+"""The phone's forms of key facts, both ways.
+
+Said to the caller: a number in groups of three or four digits with a pause between
+groups ("four four seven, zero nine one eight"), never letter by letter; a date in words.
+Heard from the caller: digits said one by one or in groups ("five five one two zero nine
+three", "C 2026 1201 0015") and digits keyed on the keypad become the one number they
+are, in its written form, before the assistant reads the message (`heard_numbers`,
+`keyed_number`).
+"""
 from __future__ import annotations
 
+import re
 from datetime import date
+from typing import List, Optional
 
 _DIGITS = "zero one two three four five six seven eight nine".split()
 _ORDINALS = [
@@ -12,17 +21,49 @@ _ORDINALS = [
     "twenty-fourth", "twenty-fifth", "twenty-sixth", "twenty-seventh", "twenty-eighth",
     "twenty-ninth", "thirtieth", "thirty-first",
 ]
+MAX_GROUP = 4  # a listener holds three or four digits at a time
 
 
 def speakable_digits(text: str) -> str:
+    """Each digit as a word, no grouping: for short things ('9' -> 'nine')."""
     return " ".join(_DIGITS[int(c)] if c.isdigit() else c for c in text if c.isalnum())
 
 
-def speakable_order_id(order_id: str) -> str:
-    """'ORD-4400918' -> 'O R D, four four zero zero nine one eight'."""
-    letters = " ".join(c for c in order_id if c.isalpha())
-    digits = speakable_digits("".join(c for c in order_id if c.isdigit()))
-    return f"{letters}, {digits}" if letters else digits
+def digit_groups(digits: str) -> List[str]:
+    """'4470918' -> ['447', '0918']: as few groups as hold at most four digits, as even as
+    possible, the shorter first (how people read out phone and card numbers)."""
+    if len(digits) <= MAX_GROUP:
+        return [digits] if digits else []
+    count = -(-len(digits) // MAX_GROUP)
+    short, extra = divmod(len(digits), count)
+    sizes = [short] * (count - extra) + [short + 1] * extra
+    groups, start = [], 0
+    for size in sizes:
+        groups.append(digits[start:start + size])
+        start += size
+    return groups
+
+
+def speakable_number(digits: str) -> str:
+    """'4470918' -> 'four four seven, zero nine one eight' (the comma is the TTS's pause)."""
+    return ", ".join(speakable_digits(group) for group in digit_groups(re.sub(r"\D", "", digits)))
+
+
+def speakable_order_id(reference: str) -> str:
+    """An order number or ticket reference as it is read out.
+
+    'ORD-4470918' -> 'four four seven, zero nine one eight': a word-like prefix is the
+    written form's label, not something to spell ("O R D"); the sentence around it says
+    "order". 'C-20261201-0015' -> 'C, two zero two six, one two zero one, zero zero one
+    five': a one-letter prefix is part of what the customer quotes back, so it is said.
+    Each written block of digits is grouped on its own, so the groups match the written form.
+    """
+    prefix = re.match(r"^\s*([A-Za-z]+)", reference or "")
+    parts = []
+    if prefix and len(prefix.group(1)) == 1:
+        parts.append(prefix.group(1).upper())
+    parts += [speakable_number(block) for block in re.findall(r"\d+", reference or "")]
+    return ", ".join(parts)
 
 
 def speakable_year(year: int) -> str:
@@ -44,3 +85,85 @@ def speakable_date(iso_day: str) -> str:
     """'2023-01-15' -> 'the fifteenth of January, twenty twenty-three'."""
     day = date.fromisoformat(iso_day)
     return f"the {_ORDINALS[day.day]} of {day:%B}, {speakable_year(day.year)}"
+
+
+# ---- what the caller says or keys --------------------------------------------------
+_WORD_DIGITS = {"zero": "0", "nought": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3",
+                "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_DIGIT_WORD = r"(?:zero|nought|one|two|three|four|five|six|seven|eight|nine|oh|o)"
+_DIGIT_TOKEN = rf"(?:\d+|(?:double|triple)[\s-]+(?:\d|{_DIGIT_WORD}\b)|{_DIGIT_WORD}\b)"
+# A run of digits and digit words, apart by spaces, hyphens or a comma the recogniser put
+# between groups ("447, 0918"); never across a full stop or a decimal point.
+_RUN = re.compile(rf"(?i)(?<![\w.£$€]){_DIGIT_TOKEN}(?:(?:\s*[,\-]\s*|\s+){_DIGIT_TOKEN})+(?![\w£$€]|\.\d)")
+_TOKEN = re.compile(rf"(?i){_DIGIT_TOKEN}")
+MIN_RUN_DIGITS = 6  # shorter runs are amounts, quantities, dates and times, left as they are
+# "15 3 2023", "1 12 2025": a date said as numbers, not an identifier.
+_DATE_LIKE = re.compile(r"^\d{1,2} \d{1,2} (?:19|20)\d{2}$")
+# The letter of a ticket reference as a recogniser may write it.
+_LETTER_SOUNDS = {"see": "C", "sea": "C", "c": "C", "c.": "C"}
+
+
+def _token_digits(token: str) -> str:
+    word = token.lower()
+    if word.isdigit():
+        return word
+    repeat = re.match(r"(double|triple)[\s-]+(\S+)", word)
+    if repeat:
+        digit = _WORD_DIGITS.get(repeat.group(2), repeat.group(2))
+        return digit * (2 if repeat.group(1) == "double" else 3)
+    return _WORD_DIGITS[word]
+
+
+def _join_run(match: re.Match) -> str:
+    tokens = _TOKEN.findall(match.group(0))
+    pieces = [_token_digits(t) for t in tokens]
+    words = [t for t in tokens if not t.isdigit()]
+    joined = "".join(pieces)
+    if len(joined) < MIN_RUN_DIGITS or _DATE_LIKE.match(" ".join(pieces)):
+        return match.group(0)
+    if words and all(w.lower() in ("o", "oh") for w in words) and len(words) == len(tokens):
+        return match.group(0)  # "oh oh oh": an exclamation, not a number
+    return joined
+
+
+def ticket_shaped(digits: str, prefix: str) -> Optional[str]:
+    """'202612010015' -> 'C-20261201-0015' when the digits are a reference (a real date,
+    then the day's counter of four digits or more); None otherwise. No order number is
+    that long, and no UK phone number starts with a date."""
+    if len(digits) < 12 or not digits.isdigit():
+        return None
+    try:
+        date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return None
+    if not 1990 <= int(digits[:4]) <= 2099:
+        return None
+    letters = prefix.rstrip("-").upper()
+    return f"{letters}-{digits[:8]}-{digits[8:]}"
+
+
+def heard_numbers(text: str, ticket_prefix: str = "C-") -> str:
+    """A speech transcript with the numbers read out digit by digit (or in groups) joined
+    into one number, and a reference read out as its letter and digits written as a
+    reference, so the assistant reads what the caller meant:
+    'my order is five five one two zero nine three' -> 'my order is 5512093';
+    'cancel my callback see 2026 1201 0015' -> 'cancel my callback C-20261201-0015'.
+    Runs of fewer than six digits, and dates said as numbers, are left alone."""
+    if not text:
+        return ""
+    out = _RUN.sub(_join_run, text)
+    letter = re.escape(ticket_prefix.rstrip("-"))
+    sounds = "|".join(re.escape(s) for s in sorted({*_LETTER_SOUNDS, ticket_prefix.rstrip("-").lower()}, key=len, reverse=True))
+
+    def reference(match: re.Match) -> str:
+        shaped = ticket_shaped(match.group(2), ticket_prefix)
+        return shaped if shaped else match.group(0)
+
+    out = re.sub(rf"(?i)(?<![\w])(?:({sounds}|{letter})[\s\-]*)?(\d{{12,}})(?!\d)", reference, out)
+    return out
+
+
+def keyed_number(digits: str, ticket_prefix: str = "C-") -> str:
+    """Keypad digits as text for the assistant: a reference keyed without its letter
+    ('202612010015') in its written form; any other number as it was keyed."""
+    return ticket_shaped(digits, ticket_prefix) or digits

@@ -15,12 +15,19 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "data" / "nlu" / "generated_complaints_with_facts.yml"
-PER_INTENT = 14
+PER_INTENT = 24
 
-ORDER_FORMS = ["order {n}", "ORD-{n}", "ord {n}", "order number {n}", "order no. {n}", "my order {n}", "ORD{n}", "ord-{n}"]
+# Issue 12 added the forms customers really use ("order ref 3307715", "21.10.2026",
+# "Nov 19th", "180 dollars", "a hundred quid") so a complaint stating them still reads as a complaint.
+ORDER_FORMS = ["order {n}", "ORD-{n}", "ord {n}", "order number {n}", "order no. {n}", "my order {n}", "ORD{n}", "ord-{n}",
+               "order #{n}", "order ref {n}", "order no {n}", "order reference {n}", "ref {n}"]
 DATE_FORMS = ["bought on {d} {m} {y}", "purchased {d}/{mm}/{y}", "I bought it on {d} {m}", "bought {m} {d}, {y}",
-              "got it last tuesday", "ordered {d} {m} {y}", "bought it 3 weeks ago", "on {y}-{mm}-{dd}"]
-AMOUNT_FORMS = ["£{a}", "it cost £{a}", "{a} pounds", "paid £{a}"]
+              "got it last tuesday", "ordered {d} {m} {y}", "bought it 3 weeks ago", "on {y}-{mm}-{dd}",
+              "bought {dd}.{mm}.{y}", "ordered on the {o} of {m}", "got it {mon} {o}", "bought {o} {mon}"]
+AMOUNT_FORMS = ["£{a}", "it cost £{a}", "{a} pounds", "paid £{a}", "{a} dollars", "for {a}", "a payment of {a}",
+                "2 lots of {a}", "{w}", "{a} quid", "{a} euros"]
+AMOUNT_WORDS = ["a hundred quid", "three hundred and forty pounds", "fifty pounds", "two hundred and ninety nine pounds",
+                "nine hundred quid", "twenty five pounds"]
 GREETINGS = ["", "", "hi, ", "hello, ", "good morning, ", "hiya ", "Hi there. "]
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
 
@@ -40,10 +47,17 @@ def fact(rng: random.Random) -> str:
     if kind == "order":
         return rng.choice(ORDER_FORMS).format(n=rng.randint(10**6, 10**9))
     if kind == "amount":
-        return rng.choice(AMOUNT_FORMS).format(a=rng.choice(["49.99", "129", "499.00", "1,299", "19.95", "899"]))
+        return rng.choice(AMOUNT_FORMS).format(a=rng.choice(["49.99", "129", "499.00", "1,299", "19.95", "899", "180", "64.50"]),
+                                               w=rng.choice(AMOUNT_WORDS))
     month = rng.randint(1, 12)
     day = rng.randint(1, 28)
-    return rng.choice(DATE_FORMS).format(d=day, dd=f"{day:02d}", m=MONTHS[month - 1], mm=f"{month:02d}", y=rng.choice([2023, 2024, 2025, 2026]))
+    return rng.choice(DATE_FORMS).format(d=day, dd=f"{day:02d}", m=MONTHS[month - 1], mm=f"{month:02d}", o=ordinal(day),
+                                         mon=MONTHS[month - 1][:3].lower(), y=rng.choice([2023, 2024, 2025, 2026]))
+
+
+def ordinal(day: int) -> str:
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
 
 
 def main() -> None:

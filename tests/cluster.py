@@ -20,11 +20,15 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 from unittest import mock
 
-from tests.live import ALWAYS_OPEN, MODEL, ROOT, catalog_with_hours, stop_process_group
+from tests.live import ALWAYS_OPEN, MODEL, ROOT, catalog_with_hours, no_fault, stop_process_group
 from tests.redis_server import free_port
 
 RASA_TOKEN = "test-rasa-token"
 AGENT_TOKEN = "test-agent-token"
+# Fixed, not generated per process: each server's environment is built separately, and the
+# Rasa servers must send the token the action servers expect.
+ACTION_SERVER_TOKEN = "test-action-server-token"
+METRICS_TOKEN = "test-metrics-token"
 
 
 def launcher_env(overrides: Dict[str, str]) -> Dict[str, str]:
@@ -137,7 +141,7 @@ class Cluster:
             "AGENT_API_TOKEN": AGENT_TOKEN, "RASA_TOKEN": RASA_TOKEN,
             "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
             # A developer's shell must not change what these servers do.
-            "METRICS_TOKEN": "", "REST_RATE_PER_SECOND": "", "REST_RATE_BURST": "", "REST_MAX_BODY_BYTES": "",
+            "ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN, "METRICS_TOKEN": METRICS_TOKEN, "REST_RATE_PER_SECOND": "", "REST_RATE_BURST": "", "REST_MAX_BODY_BYTES": "",
             "REDIS_KEY_PREFIX": "",
             **({"SANIC_WORKERS": str(self.workers)} if self.workers else {}),
             **self.extra_env,
@@ -202,13 +206,20 @@ def base_url(service: Service) -> str:
     return f"http://127.0.0.1:{port_of(service)}"
 
 
-def say(rasa: Service, sender: str, text: str, timeout: float = 60) -> List[Dict[str, Any]]:
+def say(rasa: Service, sender: str, text: str, timeout: float = 60, fault_expected: bool = False) -> List[Dict[str, Any]]:
+    """One turn; the fault path's apology fails the test unless the test injected a fault."""
     body = json.dumps({"sender": sender, "message": text}).encode()
     request = urllib.request.Request(
         f"{base_url(rasa)}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
-        return json.loads(response.read())
+        return no_fault(json.loads(response.read()), text, fault_expected)
+
+
+def scrape_metrics(rasa: Service) -> str:
+    request = urllib.request.Request(f"{base_url(rasa)}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read().decode()
 
 
 def tracker(rasa: Service, sender: str) -> Dict[str, Any]:

@@ -20,8 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "complaints.tar.gz"
 CATALOG = ROOT / "policy" / "catalog.yml"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+OPEN_INSTANT = "2026-12-01T10:30:00+00:00"    # Tuesday, inside opening hours
+CLOSED_INSTANT = "2026-12-01T21:30:00+00:00"  # Tuesday evening, after closing
 ALWAYS_OPEN = {day: ["00:00", "23:59"] for day in DAYS}
 NEVER_OPEN: Dict[str, Any] = {}
+LIVE_AGENT_PASSWORD = "sam-live-stack-password"
+# hash_password(LIVE_AGENT_PASSWORD, salt=b"live-stack-salt"): fixed, so nothing to compute per run.
+LIVE_AGENT_HASH = "scrypt$16384$8$1$bGl2ZS1zdGFjay1zYWx0$NJT5-NX4cyEe71Z7QXHI2FQxsJ3tFetq7te4LzSY2G4"
 
 
 def stop_process_group(proc: Optional[subprocess.Popen], sig: int = signal.SIGTERM, timeout: float = 30) -> None:
@@ -72,8 +77,18 @@ class LiveStack:
             "AGENT_API_PORT": str(free_port()),
             "AGENT_API_TOKEN": "test-agent-token",
             "RASA_TOKEN": "test-rasa-token",
+            "METRICS_TOKEN": "test-metrics-token",
+            # Every stack starts its clock at a Tuesday mid-morning in London (bot/clock.py):
+            # what is open, what a warranty's age is, never depend on when CI runs.
+            # A test that needs another instant passes its own CLOCK_START in extra_env.
+            "CLOCK_START": OPEN_INSTANT,
             "PYTHONPATH": str(ROOT),
             "READY_TIMEOUT": str(timeout),
+            # Every test talks from 127.0.0.1: the per-client web chat limits would add up
+            # across tests (tests/test_webchat_limits.py checks them on an app of its own).
+            "CLIENT_LIMITS": "off",
+            # The agent the web chat tests write as (agent messages need a real account).
+            "AGENT_ACCOUNTS": f"Sam:{LIVE_AGENT_HASH}",
             **self.extra_env,
         }
         self.env.pop("REDIS_URL", None) if "REDIS_URL" not in self.extra_env else None
@@ -113,8 +128,9 @@ class LiveStack:
         return f"http://127.0.0.1:{self.env['ACTION_PORT']}"
 
     # ---- small synchronous clients -----------------------------------------
-    def say(self, sender: str, text: str, metadata: Optional[dict] = None) -> List[Dict[str, Any]]:
-        """One customer turn through Rasa's REST channel; the bot's replies."""
+    def say(self, sender: str, text: str, metadata: Optional[dict] = None, fault_expected: bool = False) -> List[Dict[str, Any]]:
+        """One customer turn through Rasa's REST channel; the bot's replies. A turn that took
+        the fault path (the apology) fails the test unless the test injected the fault."""
         body = {"sender": sender, "message": text}
         if metadata:
             body["metadata"] = metadata
@@ -127,7 +143,7 @@ class LiveStack:
         for _ in range(10):
             try:
                 with urllib.request.urlopen(request, timeout=60) as response:
-                    return json.loads(response.read())
+                    return no_fault(json.loads(response.read()), text, fault_expected)
             except urllib.error.HTTPError as error:
                 if error.code != 429:
                     raise
@@ -143,10 +159,30 @@ class LiveStack:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
+    def failed_turns(self) -> int:
+        """Turns that took the fault path since the Rasa server started, every channel
+        (complaints_turns_total{outcome="error"} on /metrics)."""
+        request = urllib.request.Request(f"{self.rasa_url}/metrics", headers={"Authorization": f"Bearer {self.env['METRICS_TOKEN']}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            lines = response.read().decode().splitlines()
+        return int(sum(float(line.rsplit(" ", 1)[1]) for line in lines
+                       if line.startswith("complaints_turns_total{") and 'outcome="error"' in line))
+
     def tracker(self, sender: str) -> Dict[str, Any]:
         url = f"{self.rasa_url}/conversations/{sender}/tracker?token={self.env['RASA_TOKEN']}"
         with urllib.request.urlopen(url, timeout=30) as response:
             return json.loads(response.read())
+
+
+def took_fault_path(replies: List[Dict[str, Any]]) -> bool:
+    """The REST channel marks its apology for a failed turn (bot/channels/rest.py)."""
+    return any((r.get("custom") or {}).get("technical_problem") for r in replies)
+
+
+def no_fault(replies: List[Dict[str, Any]], text: str, fault_expected: bool = False) -> List[Dict[str, Any]]:
+    if took_fault_path(replies) and not fault_expected:
+        raise AssertionError(f"the turn {text[:60]!r} failed and got the apology; no fault was injected")
+    return replies
 
 
 def texts(replies: List[Dict[str, Any]]) -> str:

@@ -4,64 +4,24 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import pytest
-import pytest_asyncio
-import yaml
-from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context
-from actions.complaint import ActionAskCallbackChoice, ActionAskRemedyChoice, ActionStartComplaint, ActionSubmitComplaint, ValidateComplaintForm
+from actions.closure import ActionSubmitComplaint
+from actions.complaint import ActionStartComplaint, ValidateComplaintForm
+from actions.form_state import FACT_SLOTS
+from actions.questions import ActionAskCallbackChoice, ActionAskRemedyChoice
 from actions.handoff import ActionHandleFallback, ActionHandOff, bad_input_kind
 from actions.session import ActionSessionStart
 from actions.ticket_requests import ActionCancelCallback, ActionCheckStatus
-from bot.tickets.model import iso, new_ticket
+from bot.tickets.model import FACT_UNAVAILABLE, iso, new_ticket
+from tests.support.trackers import dispatcher, domain, fixed_clock, make_tracker, responses, slot_events, store  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-@pytest.fixture(scope="module")
-def domain() -> Dict[str, Any]:
-    return yaml.safe_load((ROOT / "domain.yml").read_text())
-
-
-@pytest_asyncio.fixture
-async def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("TICKETS_DB", str(tmp_path / "tickets.db"))
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    await context.reset_ticket_store()
-    store = await context.ticket_store()
-    yield store
-    await context.reset_ticket_store()
-
-
-@pytest.fixture
-def dispatcher() -> CollectingDispatcher:
-    return CollectingDispatcher()
-
-
-def make_tracker(text: str = "", intent: Optional[str] = None, slots: Optional[Dict[str, Any]] = None,
-                 metadata: Optional[Dict[str, Any]] = None, sender: str = "conv-1", events: Optional[List[Dict]] = None,
-                 requested_slot: Optional[str] = None) -> Tracker:
-    user_event = {"event": "user", "text": text, "timestamp": time.time(), "metadata": metadata or {},
-                  "input_channel": "rest", "parse_data": {"intent": {"name": intent, "confidence": 0.9}}}
-    all_slots = {"requested_slot": requested_slot, **(slots or {})}
-    return Tracker(
-        sender_id=sender, slots=all_slots,
-        latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9}, "intent_ranking": [{"name": intent, "confidence": 0.9}], "entities": []},
-        events=(events or []) + [user_event], paused=False, followup_action=None,
-        active_loop={"name": "complaint_form"} if requested_slot else {}, latest_action_name="action_listen",
-    )
-
-
-def responses(dispatcher: CollectingDispatcher) -> List[Optional[str]]:
-    return [m.get("response") for m in dispatcher.messages]
-
-
-def slot_events(events) -> Dict[str, Any]:
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
 async def test_start_complaint_records_precise_facts_and_empathises(store, dispatcher, domain):
@@ -119,10 +79,10 @@ async def test_order_number_answers_are_normalised(store, dispatcher, domain, te
     assert dispatcher.messages == []
 
 
-@pytest.mark.parametrize("text", ["12345", "no idea", "call me on 07700 900123", "ORD-12"])
+@pytest.mark.parametrize("text", ["12345", "call me on 07700 900123", "ORD-12"])
 async def test_malformed_order_number_is_asked_again_not_stored(store, dispatcher, domain, text):
     result = await ValidateComplaintForm().validate_order_id(text, dispatcher, make_tracker(text, "inform", requested_slot="order_id"), domain)
-    assert result == {"order_id": None}
+    assert result["order_id"] is None  # asked again, nothing stored
     assert responses(dispatcher) == ["utter_invalid_order_id"]
 
 
@@ -143,14 +103,50 @@ async def test_read_back_correction_replaces_the_wrong_fact(store, dispatcher, d
     slots = {"category": "product_quality", "order_id": "ORD-4400918", "purchase_date": "2024-01-03", "product": "kettle"}
     text = "no, I bought it on 3 January 2023"
     result = await ValidateComplaintForm().validate_facts_confirmed(text, dispatcher, make_tracker(text, "deny", slots, requested_slot="facts_confirmed"), domain)
-    assert result == {"purchase_date": "2023-01-03", "facts_confirmed": None}
+    # Only the corrected fact changes; order number and product are kept; read back again.
+    assert {k: v for k, v in result.items() if k in FACT_SLOTS} == {"purchase_date": "2023-01-03"}
+    assert result["facts_confirmed"] is None
 
 
-async def test_read_back_denied_without_correction_retakes_the_facts(store, dispatcher, domain):
-    slots = {"category": "delivery", "order_id": "ORD-4400918"}
+async def test_a_bare_day_corrects_the_day_of_the_date_given(store, dispatcher, domain):
+    slots = {"category": "delivery", "order_id": "ORD-4400918", "purchase_date": "2026-11-03", "amount": 49.99}
+    text = "no, it was the 5th"
+    result = await ValidateComplaintForm().validate_facts_confirmed(text, dispatcher, make_tracker(text, "deny", slots, requested_slot="facts_confirmed"), domain)
+    assert {k: v for k, v in result.items() if k in FACT_SLOTS} == {"purchase_date": "2026-11-05"}
+    assert result["facts_confirmed"] is None
+    assert responses(dispatcher) == []  # no "let's take the details again"
+
+
+async def test_read_back_denied_without_correction_asks_which_detail(store, dispatcher, domain):
+    slots = {"category": "delivery", "order_id": "ORD-4400918", "amount": 20.0}
     result = await ValidateComplaintForm().validate_facts_confirmed("/deny", dispatcher, make_tracker("/deny", "deny", slots, requested_slot="facts_confirmed"), domain)
-    assert result["order_id"] is None and result["facts_confirmed"] is None
-    assert responses(dispatcher) == ["utter_facts_retake"]
+    assert result["facts_disputed"] is True and result["facts_confirmed"] is None
+    assert not any(k in result for k in FACT_SLOTS)  # nothing wiped
+
+
+@pytest.mark.parametrize("text, fact", [("the date", "purchase_date"), ("/inform{\"fact\": \"amount\"}", "amount"), ("the order number", "order_id")])
+async def test_which_detail_clears_only_that_one(store, dispatcher, domain, text, fact):
+    slots = {"category": "delivery", "order_id": "ORD-4400918", "purchase_date": "2026-11-03", "amount": 20.0, "facts_disputed": True}
+    entities = [{"entity": "fact", "value": fact}] if text.startswith("/") else []
+    tracker = make_tracker(text, "inform", slots, requested_slot="fact_to_correct", entities=entities)
+    result = await ValidateComplaintForm().validate_fact_to_correct(text, dispatcher, tracker, domain)
+    assert result["fact_to_correct"] == fact and result[fact] is None
+    assert [k for k in FACT_SLOTS if k in result] == [fact]
+
+
+@pytest.mark.parametrize("text", ["no idea", "i dont have the order number, i bought it in store", "I lost the receipt"])
+async def test_a_customer_without_the_order_number_goes_on(store, dispatcher, domain, text):
+    result = await ValidateComplaintForm().validate_order_id(text, dispatcher, make_tracker(text, "inform", requested_slot="order_id"), domain)
+    assert result["order_id"] == FACT_UNAVAILABLE
+    assert responses(dispatcher) == ["utter_fact_unavailable_order_id"]
+
+
+async def test_no_question_is_asked_a_third_time(store, dispatcher, domain):
+    tracker = make_tracker("12345", "inform", {"times_asked": {"order_id": 1}}, requested_slot="order_id")
+    result = await ValidateComplaintForm().validate_order_id("12345", dispatcher, tracker, domain)
+    assert result["order_id"] == FACT_UNAVAILABLE
+    assert responses(dispatcher) == ["utter_fact_skipped"]
+    assert any(b["payload"] == "/request_human" for b in dispatcher.messages[0]["buttons"])
 
 
 async def _start(store, domain, text, intent, sender="conv-1", metadata=None) -> Dict[str, Any]:
@@ -332,15 +328,16 @@ async def test_repeated_fallback_hands_off(store, domain):
 async def test_status_by_reference(store, dispatcher, domain):
     slots = await _start(store, domain, "I was charged twice £49.99 for order ORD-4400918", "complain_billing", sender="s1")
     text = f"what's the status of {slots['ticket_id']}?"
-    await ActionCheckStatus().run(dispatcher, make_tracker(text, "check_status", sender="someone-else"), domain)
+    await ActionCheckStatus().run(dispatcher, make_tracker(text, "check_status", sender="s1"), domain)
     assert dispatcher.messages[0]["response"] == "utter_ticket_status"
     assert dispatcher.messages[0]["ticket_id"] == slots["ticket_id"]
     assert dispatcher.messages[0]["status"].startswith("open")
 
 
 async def test_status_of_unknown_reference(store, dispatcher, domain):
-    await ActionCheckStatus().run(dispatcher, make_tracker("status of C-20200101-0001", "check_status"), domain)
-    assert responses(dispatcher) == ["utter_ticket_not_found"]
+    # Treated like another customer's reference (tests/test_ticket_ownership.py): proof first.
+    events = await ActionCheckStatus().run(dispatcher, make_tracker("status of C-20200101-0001", "check_status"), domain)
+    assert responses(dispatcher) == [] and events[-1]["name"] == "ticket_proof_form"
 
 
 async def test_cancel_callback_removes_it_from_the_specialists_list(store, dispatcher, domain):

@@ -264,7 +264,13 @@ async def test_handback_resumes_conversation_in_rasa(client, store, rasa):
     body = await json_of(resp, 200)
     assert body["status"] == "open"
     assert body["history"][-1]["by"] == "ann" and body["history"][-1]["action"] == "handed_back"
-    assert rasa.calls == [{"conversation_id": conversation, "query": {"token": "rasa-tok"}, "json": {"event": "resume"}}]
+    resume = rasa.calls[0]
+    assert (resume["conversation_id"], resume["query"]) == (conversation, {"token": "rasa-tok"})
+    assert (resume["json"] if isinstance(resume["json"], list) else [resume["json"]])[0] == {"event": "resume"}
+    # Then the customer is told, in their conversation, by the agent's display name.
+    told = rasa.calls[1]["json"]
+    assert told["event"] == "bot" and told["metadata"] == {"agent": "Ann"}
+    assert "Ann has passed you back to our assistant" in told["text"] and "C-20240305-0001" in told["text"]
     assert (await store.get("C-20240305-0001"))["status"] == "open"
     assert await store.handoffs() == []
 

@@ -15,6 +15,7 @@ import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.agent_api import create_app
@@ -25,6 +26,7 @@ from bot.console.accounts import (
 from bot.console.config import ConsoleConfig
 from bot.tickets.model import new_ticket
 from tests.redis_server import free_port
+from tests.support.throttle_clock import use_clock
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "console-test-token"
@@ -38,7 +40,9 @@ CONVERSATION = "3f1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b"
 
 
 def console(**changes) -> ConsoleConfig:
-    return ConsoleConfig(accounts=ACCOUNTS, poll_interval=0.1).with_(**changes)
+    # cookie_secure=False: the test client speaks plain http, like a local run with
+    # CONSOLE_COOKIE_SECURE=0 (the default, Secure, is tested in test_console_security.py).
+    return ConsoleConfig(accounts=ACCOUNTS, poll_interval=0.1, cookie_secure=False).with_(**changes)
 
 
 @pytest.fixture
@@ -176,7 +180,7 @@ async def test_sign_in_sets_a_strict_http_only_session_cookie_and_goes_where_ask
     [cookie] = [c for c in resp.headers.getall("Set-Cookie") if c.startswith("console_session=")]
     flags = {part.strip().split("=")[0].lower(): part.strip() for part in cookie.split(";")[1:]}
     assert "httponly" in flags and flags["samesite"] == "SameSite=Strict" and flags["path"] == "Path=/"
-    assert "secure" not in flags, "plain http in tests; CONSOLE_COOKIE_SECURE=1 or https adds it"
+    assert "secure" not in flags, "opted out (CONSOLE_COOKIE_SECURE=0) on plain http; the default or https adds it"
     session_id = cookie.split(";")[0].split("=", 1)[1]
     assert len(session_id) >= 40
     page = await client.get("/console/tickets/" + TICKET)
@@ -215,6 +219,7 @@ async def test_wrong_password_and_unknown_name_are_refused_alike(client):
 
 async def test_five_failures_lock_the_name_for_the_lockout_then_it_recovers(make_client):
     client = await make_client(login_lockout=1.0)
+    clock = use_clock(client)  # a slow password check must not use up the lockout meanwhile
     for attempt in range(4):
         assert (await sign_in(client, password=f"guess-{attempt}")).status == 401
     fifth = await sign_in(client, password="guess-5")
@@ -223,7 +228,9 @@ async def test_five_failures_lock_the_name_for_the_lockout_then_it_recovers(make
     assert (await sign_in(client)).status == 429
     assert (await sign_in(client, name="sam")).status == 303
     client.session.cookie_jar.clear()  # sam's browser was another one
-    time.sleep(1.1)
+    clock.now += 0.9
+    assert (await sign_in(client)).status == 429, "still locked before the lockout ends"
+    clock.now += 0.2
     assert (await sign_in(client)).status == 303
 
 
@@ -305,8 +312,9 @@ async def test_the_live_socket_needs_a_session_and_our_origin(client):
                                                      "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
     assert resp.status == 401
     await signed_in(client)
-    with pytest.raises(Exception):
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await client.ws_connect("/console/ws", headers={"Origin": "https://evil.example"})
+    assert refused.value.status == 403  # refused for its origin, not for some other failure
     ws = await client.ws_connect("/console/ws", headers={"Origin": str(client.make_url("")).rstrip("/")})
     hello = await ws.receive_json(timeout=5)
     assert hello["type"] == "hello" and hello["user"] == {"name": "alice", "role": "agent"}
@@ -341,7 +349,8 @@ async def test_sessions_and_lockouts_are_shared_over_redis(aiohttp_client, sqlit
 def test_make_run_without_accounts_creates_admin_with_a_printed_password(tmp_path):
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "AGENT_API_TOKEN": "t", "AGENT_API_PORT": str(port),
-           "AGENT_API_HOST": "127.0.0.1", "TICKETS_DB": str(tmp_path / "tickets.db"), "LOG_LEVEL": "WARNING"}
+           "AGENT_API_HOST": "127.0.0.1", "TICKETS_DB": str(tmp_path / "tickets.db"), "LOG_LEVEL": "WARNING",
+           "CONSOLE_COOKIE_SECURE": "0"}  # plain http here, as `make run` locally
     for name in ("AGENT_ACCOUNTS", "AGENT_ACCOUNTS_FILE", "REDIS_URL", "TICKETING_WEBHOOK_URL"):
         env.pop(name, None)
     log = tmp_path / "out.log"
@@ -378,6 +387,7 @@ def test_a_webhook_without_its_secret_refuses_to_start(monkeypatch, capsys):
     from bot.agent_api.__main__ import console_config
 
     monkeypatch.setenv("TICKETING_WEBHOOK_URL", "http://127.0.0.1:9/hooks")
+    monkeypatch.setenv("TICKETING_WEBHOOK_ALLOW_HTTP", "1")  # a local receiver; the secret is what's missing
     monkeypatch.delenv("TICKETING_WEBHOOK_SECRET", raising=False)
     monkeypatch.setenv("AGENT_ACCOUNTS", f"alice:{ACCOUNTS['alice'].password_hash}")
     assert console_config() is None

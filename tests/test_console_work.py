@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.agent_api import create_app
 from bot.catalog import load_catalog
+from bot.console.keys import FEED_KEY, WEBHOOK_KEY
 from bot.console.config import ConsoleConfig
 from bot.console.outbox import RedisOutbox, SQLiteOutbox
 from bot.console.webhook import WebhookDelivery, handoff_event, idempotency_key
@@ -52,10 +53,11 @@ class RasaStandIn:
                                   "events": self.tracker_events})
 
     async def post_event(self, request: web.Request) -> web.Response:
-        event = await request.json()
-        self.events.append({"cid": request.match_info["cid"], **event})
-        if event.get("event") == "bot":
-            self.tracker_events.append({**event, "timestamp": time.time()})
+        body = await request.json()
+        for event in body if isinstance(body, list) else [body]:  # Rasa takes one event or a list
+            self.events.append({"cid": request.match_info["cid"], **event})
+            if event.get("event") == "bot":
+                self.tracker_events.append({**event, "timestamp": time.time()})
         return web.json_response({})
 
 
@@ -86,6 +88,7 @@ def make_client(aiohttp_client, sqlite_store, rasa, twilio, open_catalog):
         console = ConsoleConfig(
             accounts=ACCOUNTS, poll_interval=0.1, catalog_path=open_catalog, twilio_account_sid=ACCOUNT_SID,
             twilio_auth_token=AUTH_TOKEN, twilio_caller_id=CALLER_ID, twilio_api_base_url=twilio.url,
+            cookie_secure=False,  # the test client speaks plain http (CONSOLE_COOKIE_SECURE=0)
         ).with_(**changes)
         app = create_app({"token": TOKEN, "store": store or sqlite_store, "rasa_url": rasa.url, "console": console})
         return await aiohttp_client(app)
@@ -147,9 +150,8 @@ async def test_a_new_hand_off_reaches_open_consoles_without_reload(backend, requ
         assert first["handoffs"] == []
         await writer.save(handed_off("C-20240305-0001", score=30))
         await writer.save(handed_off("C-20240305-0002", score=60, conversation_id="other"))
-        started = time.monotonic()
+        # Pushed on the open socket (no reload); how fast is make bench's business, not a test's.
         pushed = await next_of(ws, "handoffs", lambda m: len(m["handoffs"]) == 2)
-        assert time.monotonic() - started < 3
         assert [t["ticket_id"] for t in pushed["handoffs"]] == ["C-20240305-0002", "C-20240305-0001"], "highest priority first"
         shown = pushed["handoffs"][0]
         assert shown["view"]["category_label"] == "repair or warranty issue"
@@ -170,7 +172,8 @@ async def test_a_new_hand_off_reaches_open_consoles_without_reload(backend, requ
 
 
 async def test_the_ticket_socket_relays_the_customers_and_agents_messages(make_client, sqlite_store, rasa):
-    await sqlite_store.save(handed_off("C-20240305-0001"))
+    # Claimed by alice: only the agent who has the conversation writes into it.
+    await sqlite_store.save(handed_off("C-20240305-0001", assignee="alice"))
     client = await make_client()
     csrf = await signed_in(client)
     ws = await client.ws_connect("/console/ws?ticket_id=C-20240305-0001")
@@ -187,12 +190,14 @@ async def test_the_ticket_socket_relays_the_customers_and_agents_messages(make_c
                              headers={"X-CSRF-Token": csrf})
     assert resp.status == 201 and (await resp.json())["published"] is True
     echoed = await next_of(ws, "message", lambda m: m["role"] == "agent")
-    assert (echoed["agent"], echoed["text"]) == ("alice", "Hello, I'm Alice.")
-    assert rasa.events[-1] == {"cid": CONVERSATION, "event": "bot", "text": "Hello, I'm Alice.", "metadata": {"agent": "alice"}}
+    # As the customer sees it: the display name (default: the account name capitalised).
+    assert (echoed["agent"], echoed["text"]) == ("Alice", "Hello, I'm Alice.")
+    assert rasa.events[-1] == {"cid": CONVERSATION, "event": "bot", "text": "Hello, I'm Alice.", "metadata": {"agent": "Alice"}}
     # Other tickets' conversations do not leak in.
     await hub.publish_agents("someone-else", {"type": "message", "role": "customer", "text": "not yours", "at": time.time()})
-    with pytest.raises(asyncio.TimeoutError):
-        await next_of(ws, "message", timeout=0.5)
+    # The next message of this conversation comes after it: the other one, had it leaked, first.
+    await hub.publish_agents(CONVERSATION, {"type": "message", "role": "customer", "text": "still here", "at": time.time()})
+    assert (await next_of(ws, "message"))["text"] == "still here"
     await ws.close()
 
 
@@ -204,9 +209,17 @@ async def test_hand_back_resumes_the_assistant_and_tells_the_customers_page(make
     async with hub.subscribe(CONVERSATION) as page:
         resp = await client.post("/api/tickets/C-20240305-0001/handback", json={}, headers={"X-CSRF-Token": csrf})
         assert resp.status == 200
-        status = await asyncio.wait_for(page.__anext__(), 5)
+        pushed = [await asyncio.wait_for(page.__anext__(), 5) for _ in range(3)]
+    # The customer reads it from the agent, by display name (and it is in the tracker for a reload) ...
+    told, status, state = pushed
+    assert told["type"] == "message" and told["role"] == "agent" and told["agent"] == "Alice"
+    assert "Alice has passed you back to our assistant" in told["text"] and "C-20240305-0001" in told["text"]
+    assert rasa.events[-1] == {"cid": CONVERSATION, "event": "bot", "text": told["text"], "metadata": {"agent": "Alice"}}
+    # ... and the page leaves the hand-off state.
     assert status == {"type": "status", "handed_off": False, "ticket_id": "C-20240305-0001", "conversation_id": CONVERSATION}
-    assert rasa.events[-1] == {"cid": CONVERSATION, "event": "resume"}
+    assert state == {"type": "state", "state": "handed_back", "ticket_id": "C-20240305-0001", "agent": "Alice",
+                     "conversation_id": CONVERSATION}
+    assert {"cid": CONVERSATION, "event": "resume"} in rasa.events
     ticket = await resp.json()
     assert ticket["status"] == "open" and ticket["history"][-1]["action"] == "handed_back" and ticket["history"][-1]["by"] == "alice"
 
@@ -387,8 +400,9 @@ async def receiver(aiohttp_server):
 
 
 def webhook(receiver, **changes):
-    return {"webhook_url": receiver.url, "webhook_secret": WEBHOOK_SECRET, "webhook_retry_base": 0.1,
-            "webhook_retry_max": 0.5, "webhook_timeout": 2.0, **changes}
+    # webhook_allow_http: the receiver is a plain-http server on this host (TICKETING_WEBHOOK_ALLOW_HTTP=1).
+    return {"webhook_url": receiver.url, "webhook_secret": WEBHOOK_SECRET, "webhook_allow_http": True,
+            "webhook_retry_base": 0.1, "webhook_retry_max": 0.5, "webhook_timeout": 2.0, **changes}
 
 
 async def until(predicate, timeout: float = 10.0) -> None:
@@ -407,17 +421,27 @@ async def test_each_hand_off_is_posted_signed_once_even_across_restarts(make_cli
     assert key == f"C-20240305-0001@{first['history'][0]['at']}" == event["idempotency_key"]
     assert event["event"] == "ticket.handed_off" and event["ticket"]["customer_demand"] == "I want my fridge fixed for free"
     assert receiver.deliveries[0]["signature"].startswith("sha256=") and receiver.bad_signatures == 0
-    # Polls go on, a second service starts on the same store: nothing is sent again.
-    await asyncio.sleep(0.5)
+    # Polls go on (two more, each of which sees the hand-off again) ...
+    feed = client.server.app[FEED_KEY]
+    polls = feed.polls
+    await until(lambda: feed.polls >= polls + 2)
     await client.close()
+    # ... a second service starts on the same store (its catch-up scan sees it too) ...
     client = await make_client(**webhook(receiver))
-    await asyncio.sleep(0.5)
-    assert len(receiver.deliveries) == 1
-    # Handed back, then handed off again: a new hand-off, a new key.
+    # ... and the ticket is handed back, then handed off again: a new hand-off, a new key.
+    # Delivered once it is, the service has done everything the restart would make it do:
+    # the first hand-off, had it been queued again, came before it.
     ticket = await sqlite_store.get("C-20240305-0001")
     ticket["history"].append({"at": iso(utcnow() + timedelta(seconds=1)), "by": "assistant", "action": "handed_off", "note": "again"})
     await sqlite_store.save(ticket)
     await until(lambda: len(receiver.processed) == 2)
+    outbox = client.server.app[WEBHOOK_KEY].outbox
+    deadline = time.monotonic() + 10
+    while (await outbox.stats())["pending"]:  # posts of the same batch are all answered
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+    keys = [d["key"] for d in receiver.deliveries]
+    assert len(keys) == 2 and keys[0] == key != keys[1], f"nothing was sent again: {keys}"
     assert receiver.duplicates == 0
 
 
@@ -434,7 +458,8 @@ async def test_a_failing_receiver_is_retried_with_backoff_until_delivered(make_c
 
 async def test_a_hand_off_resolved_before_the_next_poll_is_still_delivered(make_client, sqlite_store, receiver, rasa):
     client = await make_client(**webhook(receiver), poll_interval=3600)  # no poll after the first
-    await asyncio.sleep(0.2)
+    feed = client.server.app[FEED_KEY]
+    await until(lambda: "callbacks" in feed.snapshots)  # the first poll is over
     await sqlite_store.save(handed_off("C-20240305-0001"))
     resp = await client.post("/api/tickets/C-20240305-0001/resolve", json={"agent": "api"}, headers=AUTH)
     assert resp.status == 200

@@ -24,7 +24,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.channels.twilio_ivr import TECHNICAL_TRANSFER
 from tests.edge_stack import PUBLIC, ivr_post, twilio_signature
+from tests.live import took_fault_path
 
 pytest_plugins = ["tests.edge_plugin"]
 pytestmark = pytest.mark.live
@@ -147,7 +149,10 @@ def agent_requests(draw) -> Dict[str, Any]:
 
 # ---- the targets -------------------------------------------------------------------------
 def test_rest_channel_never_answers_5xx(edge_stack):
+    """No 5xx, and no turn takes the fault path: a crash answered with the polite apology
+    (200) is still a crash."""
     url = f"{edge_stack.rasa_url}/webhooks/rest/webhook"
+    failed_before = edge_stack.failed_turns()
 
     @FUZZ
     @given(body=rest_bodies())
@@ -156,13 +161,20 @@ def test_rest_channel_never_answers_5xx(edge_stack):
         assert status < 500, (status, answer[:300])
         assert status in (200, 400, 413, 429), status
         if status == 200:
-            assert isinstance(json.loads(answer), list)
+            replies = json.loads(answer)
+            assert isinstance(replies, list)
+            assert not took_fault_path(replies), (body[:200], replies)
 
     one()
     assert_healthy(edge_stack)
+    assert edge_stack.failed_turns() == failed_before, "some fuzzed turns failed inside the assistant"
 
 
 def test_ivr_webhook_never_answers_5xx(edge_stack):
+    """No 5xx, and no call transferred because the assistant failed (the IVR's fault path
+    answers 200 with a transfer, so only the failed-turn count shows it)."""
+    failed_before = edge_stack.failed_turns()
+
     @FUZZ
     @given(call=ivr_requests())
     def one(call: Dict[str, Any]) -> None:
@@ -184,9 +196,11 @@ def test_ivr_webhook_never_answers_5xx(edge_stack):
         status, answer = ivr_post(edge_stack, call["url"], params, signed=False,
                                   signature=headers.get("X-Twilio-Signature"), body=body, content_type=content_type)
         assert status < 500, (status, answer[:300])
+        assert TECHNICAL_TRANSFER not in answer, (call["params"], answer[:300])
 
     one()
     assert_healthy(edge_stack)
+    assert edge_stack.failed_turns() == failed_before, "some fuzzed calls failed inside the assistant"
 
 
 def test_agent_api_never_answers_5xx(edge_stack):

@@ -83,3 +83,93 @@ def test_the_training_matrix_is_rasas(classifier):
 ])
 def test_script_detection(text, expected):
     assert mostly_latin(text) is expected
+
+
+# ---- bot.nlu.svm_classifier.TfidfSVMClassifier (issue 12: the classifier chosen by measurement)
+SVM_DATA = {
+    "complain_delivery": ["my parcel never arrived", "the delivery is late again", "where is my parcel",
+                          "courier never came", "still no parcel", "my order has not been delivered"],
+    "complain_billing": ["i was charged twice", "you took two payments from my card", "double charged on my card",
+                         "a charge i do not recognise", "billed twice this month", "my card was debited twice"],
+    "affirm": ["yes", "yes please", "that's right", "correct", "yep", "sure"],
+    "request_human": ["i want a human", "let me speak to a person", "get me an agent", "real person please",
+                      "can somebody ring me", "human not a bot"],
+}
+
+
+def featurized(texts, pipeline):
+    """Messages through the product's own featurizers (tokens, word and char n-gram counts)."""
+    tokenizer, featurizers = pipeline
+    messages = [Message(data={TEXT: t}) for t in texts]
+    tokenizer.process(messages)
+    for f in featurizers:
+        f.process(messages)
+    return messages
+
+
+@pytest.fixture(scope="module")
+def svm(tmp_path_factory):
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.nlu.svm_classifier import TfidfSVMClassifier
+
+    storage = LocalModelStorage(tmp_path_factory.mktemp("svm"))
+    context = ExecutionContext(GraphSchema({}), "svm")
+    examples = [Message(data={TEXT: t, INTENT: i}) for i, ts in SVM_DATA.items() for t in ts]
+    data = TrainingData(examples)
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    tokenizer.process_training_data(data)
+    featurizers = []
+    for n, (analyzer, lo, hi) in enumerate([("word", 1, 2), ("char_wb", 2, 5)]):
+        cfg = {**CountVectorsFeaturizer.get_default_config(), "analyzer": analyzer, "min_ngram": lo, "max_ngram": hi}
+        f = CountVectorsFeaturizer.create(cfg, storage, Resource(f"cv{n}"), context)
+        f.train(data)
+        f.process_training_data(data)
+        featurizers.append(f)
+    clf = TfidfSVMClassifier.create(TfidfSVMClassifier.get_default_config(), storage, Resource("svm"), context)
+    clf.train(data)
+    loaded = TfidfSVMClassifier.load(TfidfSVMClassifier.get_default_config(), storage, Resource("svm"), context)
+    return loaded, (tokenizer, featurizers)
+
+
+def test_svm_classifies_and_ranks_categories_apart_from_conversation_intents(svm):
+    clf, pipeline = svm
+    late, charged, yes = featurized(["my parcel is late", "charged twice on my card", "yes please"], pipeline)
+    clf.process([late, charged, yes])
+    assert late.get(INTENT)["name"] == "complain_delivery"
+    assert yes.get(INTENT)["name"] == "affirm"
+    for msg, expected in ((late, "delivery"), (charged, "billing")):
+        category = msg.get("complaint_category")
+        assert category["name"] == expected
+        # only categories compete in this ranking, never affirm or request_human
+        assert {r["name"] for r in category["ranking"]} == {"delivery", "billing"}
+        assert 0.5 < category["confidence"] <= 1.0
+        assert sum(r["confidence"] for r in category["ranking"]) == pytest.approx(1.0)
+    assert "complaint_category" in late.as_dict(only_output_properties=True)  # reaches the parse data
+    ranking = late.get(INTENT_RANKING_KEY)
+    assert sum(r["confidence"] for r in ranking) == pytest.approx(1.0)  # calibrated probabilities
+
+
+def test_svm_sends_what_it_cannot_classify_to_fallback(svm):
+    clf, pipeline = svm
+    fine, other_script = featurized(["my parcel is late", "包裹迟到了"], pipeline)
+    clf.process([fine, other_script])
+    assert fine.get(INTENT)["name"] == "complain_delivery"
+    assert other_script.get(INTENT) == {"name": "nlu_fallback", "confidence": 1.0}
+    assert other_script.get("complaint_category") is None
+
+
+def test_tfidf_weights_match_sklearns_sublinear_tfidf_per_block():
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
+    from bot.nlu.svm_classifier import TfidfWeights
+
+    texts = ["my parcel is late late", "charged twice", "parcel charged", "yes"]
+    blocks = [CountVectorizer(analyzer=a).fit_transform(texts) for a in ("word", "char_wb")]
+    counts = hstack(blocks, format="csr")
+    ours = TfidfWeights.fit(counts, [blocks[0].shape[1], counts.shape[1]]).transform(counts)
+    sklearns = hstack([TfidfTransformer(sublinear_tf=True).fit_transform(b) for b in blocks], format="csr")
+    assert np.allclose(ours.toarray(), sklearns.toarray())

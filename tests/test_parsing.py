@@ -11,7 +11,7 @@ from actions.parsing import extract_facts, ordinal_choice, parse_amount, parse_d
 from actions.signals import message_emotion, risk_flags, style_hint
 from bot.catalog import load_catalog
 from bot.privacy import mask_secrets
-from bot.speech import speakable_date, speakable_order_id
+from bot.speech import speakable_date
 
 HELDOUT = yaml.safe_load((Path(__file__).parent / "facts_heldout.yml").read_text())
 TODAY = date(2026, 11, 22)
@@ -61,6 +61,7 @@ def test_phone_numbers_and_ticket_refs():
     assert parse_phone("ring me on 020 7946 0958 please", "GB") == "+442079460958"
     assert parse_phone("4400918", "GB") is None
     assert parse_ticket_ref("any news on c-20261122-0007?") == "C-20261122-0007"
+    # more forms: tests/test_parsing_references.py; dates and amounts: tests/test_parsing_dates.py, _amounts.py
 
 
 def test_button_choice_by_number_or_word():
@@ -96,7 +97,7 @@ def test_card_numbers_are_masked_but_order_numbers_kept():
 
 
 def test_speakable_facts():
-    assert speakable_order_id("ORD-4400918") == "O R D, four four zero zero nine one eight"
+    # How an order number is said is the phone's (bot/speech.py, tests/test_twilio_ivr.py).
     assert speakable_date("2023-01-15") == "the fifteenth of January, twenty twenty-three"
 
 

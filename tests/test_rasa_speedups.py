@@ -18,7 +18,6 @@ import select
 import socket
 import struct
 import threading
-import time
 from pathlib import Path
 from datetime import datetime
 from types import SimpleNamespace
@@ -486,6 +485,7 @@ class RawServer:
         self.connections = 0
         self.requests_read: List[bytes] = []
         self.stopped = False
+        self.idle_closed = threading.Event()  # a connection was closed for being idle
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -499,23 +499,30 @@ class RawServer:
 
     def _serve(self, conn: socket.socket, index: int) -> None:
         with conn:
-            for number in range(1000):
-                readable, _, _ = select.select([conn], [], [], self.idle_close if number else None)
-                if not readable:
-                    return  # idle: close (FIN)
-                action = self.plan(index, number)
-                if action == "reset":
-                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    return
-                request = self._read(conn)
-                if request is None:
-                    return
-                self.requests_read.append(request)
-                if action == "vanish":
-                    return
-                body = json.dumps({"events": [], "responses": [], "n": len(self.requests_read)}).encode()
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                             % (len(body), body))
+            idle = self._exchange(conn, index)
+        if idle:
+            self.idle_closed.set()  # after close(): the FIN is sent
+
+    def _exchange(self, conn: socket.socket, index: int) -> bool:
+        """Serve the connection's requests as planned; True if it is to be closed as idle."""
+        for number in range(1000):
+            readable, _, _ = select.select([conn], [], [], self.idle_close if number else None)
+            if not readable:
+                return True  # idle: close (FIN)
+            action = self.plan(index, number)
+            if action == "reset":
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return False
+            request = self._read(conn)
+            if request is None:
+                return False
+            self.requests_read.append(request)
+            if action == "vanish":
+                return False
+            body = json.dumps({"events": [], "responses": [], "n": len(self.requests_read)}).encode()
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                         % (len(body), body))
+        return False
 
     @staticmethod
     def _read(conn: socket.socket) -> Optional[bytes]:
@@ -554,7 +561,9 @@ async def test_a_connection_closed_while_the_loop_was_busy_is_not_used(raw_serve
     server = raw_server(idle_close=0.05)
     endpoint = EndpointConfig(f"http://127.0.0.1:{server.port}/webhook")
     await endpoint.request(json={"n": 1})
-    time.sleep(0.3)  # a busy event loop: the server's FIN is in, aiohttp has not seen it
+    # A busy event loop (blocked here, as by a long turn): the server's FIN is in, aiohttp
+    # has not seen it.
+    assert server.idle_closed.wait(10), "the server closed the idle connection"
     caplog.set_level(logging.DEBUG, logger=rasa_speedups.__name__)
     assert (await endpoint.request(json={"n": 2}))["n"] == 2
     assert server.connections == 2 and len(server.requests_read) == 2
@@ -566,7 +575,7 @@ async def test_without_that_check_the_reset_is_retried_once(raw_server, caplog, 
     endpoint = EndpointConfig(f"http://127.0.0.1:{server.port}/webhook")
     await endpoint.request(json={"n": 1})
     monkeypatch.setattr(rasa_speedups, "_dropped", lambda proto: False)
-    time.sleep(0.3)
+    assert server.idle_closed.wait(10), "the server closed the idle connection (the loop blocked meanwhile)"
     caplog.set_level(logging.DEBUG, logger=rasa_speedups.__name__)
     assert (await endpoint.request(json={"n": 2}))["n"] == 2
     assert "sent again" in caplog.text

@@ -411,7 +411,8 @@ async def test_rasa_builds_it_from_endpoint_strings(redis_url, key_prefix, domai
 async def test_endpoints_redis_yml_configures_this_store(redis_url, domain, raw, monkeypatch):
     """The real endpoints.redis.yml, with the environment bot.launcher sets."""
     for name, value in {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": port_of(redis_url), "REDIS_DB": "0",
-                        "REDIS_PASSWORD": "", "ACTION_ENDPOINT_URL": "http://localhost:1/webhook"}.items():
+                        "REDIS_PASSWORD": "", "ACTION_ENDPOINT_URL": "http://localhost:1/webhook",
+                        "ACTION_SERVER_TOKEN": "unused"}.items():
         monkeypatch.setenv(name, value)
     config = read_endpoint_config("endpoints.redis.yml", "tracker_store")
     store = TrackerStore.create(config, domain=domain)

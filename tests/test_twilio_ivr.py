@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,9 +22,10 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bot.channels.ivr_state import MemoryIVRState, RedisIVRState
+from bot.channels import twiml
 from bot.channels.twiml import button_menu, speakable
-from bot.speech import speakable_order_id
-from bot.speech import speakable_digits
+from bot.speech import digit_groups, heard_numbers, keyed_number, speakable_digits, speakable_order_id
+from tests.ivr_prompts import PromptLog, prompts_of, seconds, word_count
 from tests.live import ALWAYS_OPEN, NEVER_OPEN, LiveStack, catalog_with_hours
 
 TOKEN = "test-twilio-token"
@@ -36,6 +38,21 @@ COMPLAINT = "the washing machine came damaged from the van, order 4400918"
 # Settings a developer's shell might carry must not change what these stacks do.
 NEUTRAL_ENV = {"TWILIO_HANDOFF_DIAL": "", "TWILIO_WORKFLOW_SID": "", "TWILIO_HANDOFF_QUEUE": "complaints",
                "TWILIO_LANGUAGE": "en-GB", "TWILIO_VOICE": "", "TWILIO_SPEECH_HINTS": ""}
+
+
+# Every prompt the calls below hear, measured (tests/ivr_prompts.py); summed up at the end.
+PROMPTS = PromptLog()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prompt_report(request):
+    yield PROMPTS
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():  # a teardown's output is captured otherwise
+            reporter.write_line("")
+            reporter.write_line(PROMPTS.summary())
 
 
 # ---- stacks -------------------------------------------------------------------------
@@ -118,6 +135,7 @@ class Call:
         status, body = post(self.stack, self.next_url, self.params(**inputs))
         assert status == 200, body
         self.root = ET.fromstring(body)
+        PROMPTS.record(self.root)
         gather = self.root.find("Gather")
         if gather is not None:
             self.next_url = self.url(gather.get("action"))
@@ -193,8 +211,8 @@ def test_speech_complaint_gets_empathy_and_a_spoken_read_back(ivr_stack):
 
     text = said(root)
     assert "sorry" in text.lower(), text  # empathy first
-    # The read-back is the voice variant: the order number digit by digit.
-    assert "four four zero zero nine one eight" in text, text
+    # The read-back is the voice variant: the order number in digit groups.
+    assert "order four four zero, zero nine one eight" in text, text
     assert "4400918" not in text
     assert "washing machine" in text
     assert "press 1" in text.lower()
@@ -212,9 +230,9 @@ def test_keypad_digit_picks_the_button_and_the_conversation_moves_on(ivr_stack):
     root = call.press("1")  # 1 = "Yes, that's right"
     assert call.user_events()[-1]["text"] == "/affirm"
     text = said(root)
-    assert "What we will do" in text
+    assert "We will arrange a free collection" in text  # what we will do, said as a sentence
     # The remedy buttons, as a keypad menu.
-    assert "Press 1 for Send a replacement. Press 2 for Full refund. Press 3 for None of these." in text
+    assert "Press 1 for Send a replacement, 2 for Full refund, or 3 for None of these." in text
 
     root = call.press("9")  # not on the menu: asked again, nothing sent to the assistant
     assert "isn't one of the options" in said(root)
@@ -243,7 +261,7 @@ def test_digits_without_a_menu_are_sent_as_text(ivr_stack):
 
     root = call.press("4400918#")
     assert call.user_events()[-1]["text"] == "4400918"
-    assert "four four zero zero nine one eight" in said(root)
+    assert "four four zero, zero nine one eight" in said(root)
 
 
 def test_silence_is_reprompted_twice_then_a_person_takes_over(ivr_stack):
@@ -451,11 +469,12 @@ def test_speakable_removes_what_cannot_be_said():
     assert speakable("**Sorry** 😞 about that! See https://example.com/help or [our page](https://x.test/p).") == \
         "Sorry about that! See or our page."
     assert speakable("Your reference is C-20261122-0007.") == \
-        "Your reference is C, two zero two six one one two two zero zero zero seven."
+        "Your reference is C, two zero two six, one one two two, zero zero zero seven."
     assert speakable("amount 499.00 GBP; product: TV") == "amount £499; product: TV"
-    assert speakable("Mon 23 Nov, 09:00-10:00") == "Monday 23 November, 9 AM to 10 AM"
+    assert speakable("Mon 23 Nov, 09:00-10:00") == "Monday 23 November, 9 to 10 AM"
+    assert speakable("11:00-13:00") == "11 AM to 1 PM"
     assert button_menu([{"title": "Yes 👍", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]) == \
-        "Press 1 for Yes. Press 2 for No."
+        "Press 1 for Yes, or 2 for No."
 
 
 @pytest.mark.asyncio
@@ -509,6 +528,188 @@ def test_hand_off_while_closed_tells_the_caller_and_keeps_the_ticket_instead_of_
     (ticket,) = call.tickets()
     assert ticket["status"] == "handed_off" and ticket["channel"] == "voice"
     spoken = said(root)
-    assert "isn't available right now" in spoken
+    assert "closed right now" in spoken and "when we open" in spoken
     last_digits = speakable_digits(ticket["ticket_id"][-4:])
     assert last_digits in spoken, "the reference is read out digit by digit"
+
+
+# ---- prompts made for the ear (issue 10) ----------------------------------------------
+LABELS = re.compile(r"(?i)\b(?:what we will do|what you can do instead|what we can't do|why)\s*:")
+SPELLED = re.compile(r"\bO,? R,? D\b")
+MENU_WORDS = 25
+PROMPT_WORDS = 35  # one idea: a catalog statement or a question, never a page
+
+
+def prompts(root: ET.Element) -> List[str]:
+    return [" ".join((say.text or "").split()) for say in root.iter("Say")]
+
+
+def test_after_the_read_back_each_prompt_is_one_idea_and_the_menu_is_short(ivr_stack):
+    call = Call(ivr_stack)
+    call.start()
+    call.say(COMPLAINT)
+    root = call.press("1")  # the read-back is right
+
+    said_now = prompts(gather_of(root))
+    assert not [p for p in said_now if LABELS.search(p)], said_now  # no written labels read aloud
+    assert "That's because the carrier's insurance claim needs the item" in said(root)  # "Why:" as speech
+    menu = said_now[-1]
+    assert menu.startswith("Which would you prefer? Press 1 for"), said_now
+    assert word_count(menu) <= MENU_WORDS, menu
+    assert all(word_count(p) <= PROMPT_WORDS for p in said_now), said_now
+    # After silence only the question and its menu come again, not the whole explanation.
+    repeat = prompts(gather_of(call.silence()))
+    assert repeat[-1] == menu and sum(map(word_count, repeat)) <= MENU_WORDS + 10, repeat
+
+
+def test_the_order_number_is_said_in_digit_groups_never_letter_by_letter(ivr_stack):
+    call = Call(ivr_stack)
+    call.start()
+    root = call.say("my fridge arrived with a dented door, order ORD-4470918")
+    text = said(root)
+    assert "order four four seven, zero nine one eight" in text, text
+    assert not SPELLED.search(text), text
+    # The read-back's question is its own short prompt, after the facts.
+    assert prompts(gather_of(root))[-1].startswith("Is that correct? Press 1"), prompts(root)
+
+
+def closing_of(root: ET.Element, ticket_id: str) -> ET.Element:
+    """The last prompt: the reference twice, then "press 1", then the goodbye and <Hangup>."""
+    gather = gather_of(root)
+    spoken = speakable_order_id(ticket_id)
+    assert said(gather).count(spoken) == 2, said(gather)
+    assert "press 1" in said(gather).lower()
+    assert gather.get("numDigits") == "1"
+    assert query_of(gather.get("action")) == {"ticket_id": ticket_id}
+    tags = [e.tag for e in root]
+    assert tags[tags.index("Gather"):] == ["Gather", "Say", "Hangup"], tags  # no key: goodbye
+    assert "bye" in (root[-2].text or "").lower()
+    return gather
+
+
+def test_the_last_prompt_says_the_reference_twice_and_1_repeats_it(ivr_stack):
+    call = Call(ivr_stack)
+    call.start()
+    call.say(COMPLAINT)
+    call.press("1")
+    call.press("2")
+    [ticket] = call.tickets()
+    root = call.say("goodbye")
+
+    gather = closing_of(root, ticket["ticket_id"])
+    action = call.url(gather.get("action"))
+    status, body = post(ivr_stack, action, call.params(Digits="1"))
+    assert status == 200
+    again = ET.fromstring(body)
+    PROMPTS.record(again)
+    closing_of(again, ticket["ticket_id"])  # the reference again, and again the offer
+    status, body = post(ivr_stack, action, call.params(Digits="5"))
+    assert [e.tag for e in ET.fromstring(body)] == ["Say", "Hangup"]
+    # The reference endpoint is Twilio's only, like every other.
+    assert post(ivr_stack, action, call.params(Digits="1"), signature=sign(action, call.params(Digits="1"), "x"))[0] == 403
+
+
+def test_a_failed_transfer_ends_with_the_reference_twice(ivr_stack):
+    call = Call(ivr_stack)
+    call.start()
+    call.say(COMPLAINT)
+    root = call.say("I want to speak to a person")
+    action = root.find("Enqueue").get("action")
+    status, body = post(ivr_stack, action, call.params(QueueResult="queue-full"))
+    assert status == 200
+    closing_of(ET.fromstring(body), query_of(action)["ticket_id"])
+
+
+def test_while_closed_the_caller_hears_we_are_closed_once_and_the_reference_twice(closed_ivr_stack):
+    call = Call(closed_ivr_stack)
+    call.start()
+    call.say(COMPLAINT)
+    root = call.say("I want to speak to a person")
+
+    about_closing = [twiml.about_closing(s) for p in prompts(root) for s in twiml.sentences(p)]
+    assert about_closing.count(True) == 1, prompts(root)
+    assert not any(a and b for a, b in zip(about_closing, about_closing[1:]))
+    (ticket,) = call.tickets()
+    closing_of(root, ticket["ticket_id"])
+
+
+@pytest.mark.parametrize("heard", ["five five one two zero nine three", "5 5 1 2 0 9 3", "551 2093"])
+def test_digits_said_one_by_one_are_understood_as_one_number(ivr_stack, heard):
+    call = Call(ivr_stack)
+    call.start()
+    root = call.say("my laptop arrived smashed, the box was crushed")
+    assert "order number" in said(root)
+    root = call.say(heard)
+    assert call.user_events()[-1]["text"] == "5512093"
+    assert "five five one, two zero nine three" in said(root), said(root)
+
+
+def test_a_reference_said_or_keyed_in_groups_reaches_the_assistant_whole(ivr_stack):
+    call = Call(ivr_stack)
+    call.start()
+    call.say("cancel my callback, C 2026 1201 0015")
+    assert call.user_events()[-1]["text"] == "cancel my callback, C-20261201-0015"
+    call.say("see 2026 1201 0015")
+    assert call.user_events()[-1]["text"] == "C-20261201-0015"
+    call.say("the 15 3 2023")  # a date said as numbers is not a reference
+    assert call.user_events()[-1]["text"] == "the 15 3 2023"
+    call.press("202612010015#")  # keyed without its letter
+    assert call.user_events()[-1]["text"] == "C-20261201-0015"
+
+
+def test_a_caller_cancels_their_callback_by_phone(ivr_stack):
+    """Book a callback on one call; on a later call from the same number, "cancel my
+    callback" with the reference in groups cancels it, and no new complaint is opened."""
+    first = Call(ivr_stack)
+    first.start()
+    first.say("I want to return my kettle for a refund, I bought it on the 1st of March 2025, "
+              "order 5512093, it cost 30 pounds")
+    for key in ("1", "2", "1", "1"):  # facts right; not happy; call me back; the first time
+        first.press(key)
+    [booked] = first.tickets()
+    assert booked["callback"]["status"] == "opted_in", booked["callback"]
+    ticket_id = booked["ticket_id"]
+
+    second = Call(ivr_stack)
+    second.start()
+    groups = " ".join([ticket_id[2:6], ticket_id[6:10], ticket_id[11:]])
+    root = second.say(f"cancel my callback, C {groups}")
+    if "cancelled" not in said(root):  # asked to prove it is theirs: the caller keys their number
+        root = second.press("07700900123#")
+    assert "cancelled" in said(root), said(root)
+    assert ivr_stack.agent(f"/api/tickets/{ticket_id}")["callback"]["status"] == "cancelled"
+    assert second.tickets() == [], "the cancellation opened no new complaint"
+
+
+# ---- the pieces on their own ------------------------------------------------------------
+def test_numbers_are_spoken_in_groups_of_three_or_four():
+    assert speakable_order_id("ORD-4470918") == "four four seven, zero nine one eight"
+    assert speakable_order_id("C-20261201-0015") == "C, two zero two six, one two zero one, zero zero one five"
+    assert [len(g) for g in digit_groups("1234567890")] == [3, 3, 4]
+    assert speakable("It looks like ORD-4400918.") == "It looks like order four four zero, zero nine one eight."
+    assert speakable("Give its reference, for example C-20261122-0007.") == "Give its reference."
+
+
+def test_heard_numbers_joins_only_what_is_an_identifier():
+    assert heard_numbers("my order is five five one two oh nine three") == "my order is 5512093"
+    assert heard_numbers("double five one two zero nine three") == "5512093"
+    assert heard_numbers("it cost 49 99 and I have one two three problems") == \
+        "it cost 49 99 and I have one two three problems"
+    assert heard_numbers("I paid 49.99 on 12 March") == "I paid 49.99 on 12 March"
+    assert keyed_number("4470918") == "4470918" and keyed_number("447700900123") == "447700900123"
+
+
+def test_labels_become_sentences_and_closed_is_said_once():
+    assert twiml.for_the_ear(["What we will do: We will chase it.", "Why: The carrier has it.",
+                              "What you can do instead: Cancel it.", "To be upfront about what we can't do: We can't."]) == \
+        ["We will chase it.", "That's because the carrier has it.", "Cancel it.", "We can't."]
+    assert twiml.for_the_ear(["Our team isn't available right now. We're closed right now, so a colleague "
+                              "will pick this up when we open (Monday)."]) == \
+        ["We're closed right now, so a colleague will pick this up when we open (Monday)."]
+
+
+def test_prompt_measure_counts_words_at_150_a_minute():
+    root = ET.fromstring("<Response><Say>one two three</Say><Say>Press 1 for yes.</Say></Response>")
+    measured = prompts_of(root)
+    assert [(p.words, p.is_menu) for p in measured] == [(3, False), (4, True)]
+    assert measured[0].seconds == 1.2 and seconds(150) == 60.0

@@ -11,11 +11,15 @@ from pathlib import Path
 import aiohttp
 import pytest
 import pytest_asyncio
-import yaml
 from aiohttp import WSMsgType, web
 
 from bot.agent_api import create_app
+from bot.console.accounts import Account
+from bot.console.config import ConsoleConfig
+from bot.tickets.model import new_ticket
 from bot.webchat.hub import HUB_KEY, InMemoryHub, RedisHub
+from tests.support.domain import domain_text
+from tests.live import LIVE_AGENT_HASH
 
 pytestmark = pytest.mark.asyncio
 
@@ -27,12 +31,6 @@ WAIT = 30  # seconds: one Rasa turn can run several custom actions
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-def domain_text(response: str) -> str:
-    """A response's channel-neutral text, as domain.yml has it today."""
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
-    return next(v["text"] for v in domain["responses"][response] if "channel" not in v)
 
 
 async def json_of(resp: aiohttp.ClientResponse, status: int):
@@ -47,23 +45,47 @@ async def http():
         yield session
 
 
+COOKIE = "chat_conversation"
+
+
+async def start_conversation(http, base: str = ""):
+    """What the page does first: the server names the conversation and sets its cookie.
+    (Sent by hand: the cookie is Secure, and a client jar keeps it off plain http.)"""
+    resp = await http.post(f"{base}/chat/api/conversations")
+    body = await json_of(resp, 201)
+    return body["conversation_id"], {"Cookie": f"{COOKIE}={resp.cookies[COOKIE].value}"}
+
+
 class Chat:
     """The calls the chat page makes, for one conversation."""
 
-    def __init__(self, http: aiohttp.ClientSession, base: str, conversation_id: str) -> None:
-        self.http, self.base, self.id = http, base, conversation_id
+    def __init__(self, http: aiohttp.ClientSession, base: str, conversation_id: str, cookie: dict) -> None:
+        self.http, self.base, self.id, self.cookie = http, base, conversation_id, cookie
+
+    @classmethod
+    async def start(cls, http, base: str) -> "Chat":
+        return cls(http, base, *(await start_conversation(http, base)))
 
     async def say(self, text: str, status: int = 200):
-        resp = await self.http.post(f"{self.base}/chat/api/messages", json={"conversation_id": self.id, "text": text})
+        resp = await self.http.post(f"{self.base}/chat/api/messages", json={"conversation_id": self.id, "text": text},
+                                    headers=self.cookie)
         return await json_of(resp, status)
 
     async def history(self):
-        return await json_of(await self.http.get(f"{self.base}/chat/api/history", params={"conversation_id": self.id}), 200)
+        return await json_of(await self.http.get(f"{self.base}/chat/api/history", headers=self.cookie), 200)
+
+    def ws(self):
+        return self.http.ws_connect(f"{self.base}/chat/ws", headers=self.cookie)
 
 
-@pytest.fixture
-def chat(http, live_stack):
-    return Chat(http, live_stack.agent_url, new_id())
+@pytest_asyncio.fixture
+async def chat(http, live_stack):
+    return await Chat.start(http, live_stack.agent_url)
+
+
+def claim(live_stack, ticket_id: str, agent: str = "Sam") -> None:
+    """Only the colleague who claimed the hand-off writes into the conversation."""
+    live_stack.agent(f"/api/tickets/{ticket_id}/claim", "POST", {"agent": agent})
 
 
 # ==== against the whole product =======================================================
@@ -76,15 +98,17 @@ async def test_bad_conversation_id_is_400(http, live_stack, bad):
     body = await json_of(await http.post(f"{base}/chat/api/messages", json={"conversation_id": bad, "text": "hi"}), 400)
     assert "conversation_id" in body["error"]
     if isinstance(bad, str):
-        await json_of(await http.get(f"{base}/chat/api/history", params={"conversation_id": bad}), 400)
+        # History and socket take the conversation from the cookie only: a made-up one opens nothing.
+        forged = {"Cookie": f"{COOKIE}={bad}.9999999999.AAAA"}
+        await json_of(await http.get(f"{base}/chat/api/history", headers=forged), 401)
         with pytest.raises(aiohttp.WSServerHandshakeError) as err:
-            await http.ws_connect(f"{base}/chat/ws", params={"conversation_id": bad})
-        assert err.value.status == 400
+            await http.ws_connect(f"{base}/chat/ws", headers=forged)
+        assert err.value.status == 401
 
 
 async def test_missing_conversation_id_and_bad_bodies_are_400(http, live_stack):
     base = live_stack.agent_url
-    await json_of(await http.get(f"{base}/chat/api/history"), 400)
+    await json_of(await http.get(f"{base}/chat/api/history"), 401)  # no conversation cookie
     for payload in (b"{not json", b"", b"[1]", b'"hi"', b"\xff\xfe"):
         resp = await http.post(f"{base}/chat/api/messages", data=payload, headers={"Content-Type": "application/json"})
         await json_of(resp, 400)
@@ -123,7 +147,7 @@ async def test_empty_text_gets_a_polite_reply(chat):
     assert body["messages"][0]["role"] == "bot"
     assert body["handed_off"] is False and body["ticket_id"] is None
     # "text" left out entirely is the same empty message.
-    resp = await chat.http.post(f"{chat.base}/chat/api/messages", json={"conversation_id": chat.id})
+    resp = await chat.http.post(f"{chat.base}/chat/api/messages", json={"conversation_id": chat.id}, headers=chat.cookie)
     assert [m["text"] for m in (await json_of(resp, 200))["messages"]] == [polite]
     # An empty message is not shown as a customer bubble, but the reply is.
     history = await chat.history()
@@ -197,7 +221,11 @@ async def test_handoff_then_agent_message_reaches_the_open_chat(http, live_stack
     wait = body["handoff"]["wait"]
     assert wait and body["messages"][-1]["text"].endswith(wait)
 
-    async with http.ws_connect(f"{live_stack.agent_url}/chat/ws", params={"conversation_id": chat.id}) as ws:
+    claim(live_stack, ticket_id)
+    # Another customer's conversation, handed off and claimed by Sam too.
+    other_chat = await Chat.start(http, live_stack.agent_url)
+    claim(live_stack, (await other_chat.say("I want to speak to a person"))["ticket_id"])
+    async with chat.ws() as ws:
         resp = await http.post(
             f"{live_stack.agent_url}/api/conversations/{chat.id}/messages",
             json={"agent": "Sam", "text": "Hi, I'm Sam. I have your case open."},
@@ -211,7 +239,7 @@ async def test_handoff_then_agent_message_reaches_the_open_chat(http, live_stack
             "conversation_id": chat.id, "at": None,
         }
         # Only this conversation's messages reach this socket.
-        other = new_id()
+        other = other_chat.id
         resp = await http.post(f"{live_stack.agent_url}/api/conversations/{other}/messages",
                                json={"agent": "Sam", "text": "not for you"}, headers={"Authorization": f"Bearer {TOKEN}"})
         await json_of(resp, 201)
@@ -283,31 +311,45 @@ async def rasa(aiohttp_server):
     return stand_in
 
 
+AGENTS = ConsoleConfig(accounts={"Sam": Account("Sam", LIVE_AGENT_HASH)})
+
+
 @pytest.fixture
 def make_client(aiohttp_client, sqlite_store, rasa):
     async def make(**config):
-        settings = {"token": "tok", "store": sqlite_store, "rasa_url": rasa.url, "rasa_token": "rasa-tok"}
+        settings = {"token": "tok", "store": sqlite_store, "rasa_url": rasa.url, "rasa_token": "rasa-tok",
+                    "console": AGENTS}
         settings.update(config)
         return await aiohttp_client(create_app(settings))
 
     return make
 
 
-async def test_rasa_down_is_502_with_a_friendly_message(make_client, unused_tcp_port):
+async def claimed_hand_off(store, conversation_id: str, agent: str = "Sam", number: int = 1) -> None:
+    """The conversation's latest ticket handed off and claimed: an agent may write into it."""
+    ticket = new_ticket(f"C-20240305-{number:04d}", conversation_id, "web")
+    ticket.update(status="handed_off", assignee=agent)
+    await store.save(ticket)
+
+
+async def test_rasa_down_is_502_with_a_friendly_message(make_client, unused_tcp_port, sqlite_store):
     client = await make_client(rasa_url=f"http://127.0.0.1:{unused_tcp_port}")
-    resp = await client.post("/chat/api/messages", json={"conversation_id": new_id(), "text": "hello"})
+    cid, cookie = await start_conversation(client)
+    resp = await client.post("/chat/api/messages", json={"conversation_id": cid, "text": "hello"}, headers=cookie)
     assert (await json_of(resp, 502))["error"] == "We couldn't reach the assistant, please try again."
-    await json_of(await client.get("/chat/api/history", params={"conversation_id": new_id()}), 502)
-    resp = await client.post(f"/api/conversations/{new_id()}/messages", json={"agent": "Sam", "text": "hi"},
+    await json_of(await client.get("/chat/api/history", headers=cookie), 502)
+    await claimed_hand_off(sqlite_store, cid)
+    resp = await client.post(f"/api/conversations/{cid}/messages", json={"agent": "Sam", "text": "hi"},
                              headers={"Authorization": "Bearer tok"})
     await json_of(resp, 502)
 
 
 async def test_message_goes_to_rest_channel_with_web_metadata(make_client, rasa):
     client = await make_client()
-    cid = new_id()
+    cid, cookie = await start_conversation(client)
     rasa.replies = [{"recipient_id": cid, "text": "Hello", "buttons": [{"title": "Yes", "payload": "/affirm", "extra": 1}, {"bad": 1}]}]
-    body = await json_of(await client.post("/chat/api/messages", json={"conversation_id": cid.upper(), "text": "hi"}), 200)
+    body = await json_of(await client.post("/chat/api/messages", json={"conversation_id": cid.upper(), "text": "hi"},
+                                           headers=cookie), 200)
     assert rasa.turns == [{"sender": cid, "message": "hi", "metadata": {"channel": "web"}}]
     assert body["messages"] == [{"role": "bot", "text": "Hello", "buttons": [{"title": "Yes", "payload": "/affirm"}]}]
 
@@ -315,11 +357,12 @@ async def test_message_goes_to_rest_channel_with_web_metadata(make_client, rasa)
 async def test_customer_messages_while_handed_off_go_to_the_agents_feed(make_client, rasa):
     client = await make_client()
     hub = client.app[HUB_KEY]
-    cid = new_id()
+    cid, cookie = await start_conversation(client)
     rasa.tracker = {"slots": {"ticket_id": "C-20240305-0001"}, "paused": True, "events": []}
     rasa.replies = []
     async with hub.subscribe_agents() as feed, hub.subscribe_agents(cid) as one, hub.subscribe(cid) as customer:
-        body = await json_of(await client.post("/chat/api/messages", json={"conversation_id": cid, "text": "hello?"}), 200)
+        body = await json_of(await client.post("/chat/api/messages", json={"conversation_id": cid, "text": "hello?"},
+                                               headers=cookie), 200)
         assert body == {"messages": [], "ticket_id": "C-20240305-0001", "handed_off": True, "handoff": None}
         for sub in (feed, one):
             got = await asyncio.wait_for(sub.__anext__(), 5)
@@ -336,7 +379,8 @@ async def test_customer_messages_while_handed_off_go_to_the_agents_feed(make_cli
          "data": {"custom": {"handoff": {"ticket_id": "C-20240305-0001"}}}, "metadata": {"wait": "Back at 9."}},
     ]}
     async with hub.subscribe_agents() as feed:
-        body = await json_of(await client.post("/chat/api/messages", json={"conversation_id": cid, "text": "a person please"}), 200)
+        body = await json_of(await client.post("/chat/api/messages", json={"conversation_id": cid, "text": "a person please"},
+                                               headers=cookie), 200)
         assert body["handed_off"] is True and body["handoff"] == {"ticket_id": "C-20240305-0001", "wait": "Back at 9."}
         assert feed._queue.empty()
 
@@ -352,7 +396,8 @@ async def test_history_maps_buttons_agents_and_pause(make_client, rasa):
         {"event": "bot", "text": "Pick one", "data": {"buttons": [{"title": "Repair", "payload": "Repair"}]}, "timestamp": 4.0},
     ]
     rasa.tracker = {"slots": {"ticket_id": "C-20240305-0002"}, "paused": False, "events": events}
-    body = await json_of(await client.get("/chat/api/history", params={"conversation_id": new_id()}), 200)
+    _, cookie = await start_conversation(client)
+    body = await json_of(await client.get("/chat/api/history", headers=cookie), 200)
     assert [(m["role"], m["text"], m.get("buttons")) for m in body["messages"]] == [
         ("customer", "my kettle broke", None),
         ("bot", "Is that right?", None),
@@ -371,7 +416,7 @@ async def test_history_maps_buttons_agents_and_pause(make_client, rasa):
         {"event": "bot", "text": "What would you like?", "data": {"buttons": buttons}, "timestamp": 8.0},
     ]
     rasa.tracker["paused"] = True
-    body = await json_of(await client.get("/chat/api/history", params={"conversation_id": new_id()}), 200)
+    body = await json_of(await client.get("/chat/api/history", headers=cookie), 200)
     assert [(m["role"], m["text"]) for m in body["messages"][4:]] == [
         ("customer", "/deny"), ("bot", "Passing you on. Your reference is C-20240305-0002. Soon."),
         ("agent", "Hi, Sam here"), ("bot", "What would you like?"),
@@ -381,9 +426,10 @@ async def test_history_maps_buttons_agents_and_pause(make_client, rasa):
     assert body["handed_off"] is True and body["handoff"] == {"ticket_id": "C-20240305-0002", "wait": "Soon."}
 
 
-async def test_agent_message_is_recorded_in_rasa_then_pushed(make_client, rasa):
+async def test_agent_message_is_recorded_in_rasa_then_pushed(make_client, rasa, sqlite_store):
     client = await make_client()
     cid = "whatsapp:+491701234567"  # any channel's conversation, not only web chat UUIDs
+    await claimed_hand_off(sqlite_store, cid)
     async with client.app[HUB_KEY].subscribe(cid) as sub:
         resp = await client.post(f"/api/conversations/{cid}/messages", json={"agent": " Sam ", "text": "Hello"},
                                  headers={"Authorization": "Bearer tok"})
@@ -409,7 +455,8 @@ async def test_public_prefix_does_not_open_api_routes(make_client):
 
 async def test_shutdown_closes_open_websockets(make_client):
     client = await make_client()
-    ws = await client.ws_connect("/chat/ws", params={"conversation_id": new_id()})
+    _, cookie = await start_conversation(client)
+    ws = await client.ws_connect("/chat/ws", headers=cookie)
     await client.app.shutdown()
     msg = await asyncio.wait_for(ws.receive(), 5)
     assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
@@ -475,12 +522,14 @@ async def test_redis_hub_across_processes(redis_url, key_prefix):
 async def test_two_agent_services_share_live_messages_over_redis(aiohttp_client, sqlite_store, rasa, redis_url, key_prefix):
     """With REDIS_URL, the customer's WebSocket may be on one process and the agent's POST
     (and the customer's messages for the agents' feed) on another."""
-    settings = {"token": "tok", "store": sqlite_store, "rasa_url": rasa.url, "redis_url": redis_url, "redis_key_prefix": key_prefix}
+    settings = {"token": "tok", "store": sqlite_store, "rasa_url": rasa.url, "redis_url": redis_url, "redis_key_prefix": key_prefix,
+                "console": AGENTS}
     customer_side = await aiohttp_client(create_app(settings))
     agent_side = await aiohttp_client(create_app(settings))
     assert isinstance(customer_side.app[HUB_KEY], RedisHub)
-    cid = new_id()
-    async with customer_side.ws_connect("/chat/ws", params={"conversation_id": cid}) as ws:
+    cid, cookie = await start_conversation(customer_side)
+    await claimed_hand_off(sqlite_store, cid)
+    async with customer_side.ws_connect("/chat/ws", headers=cookie) as ws:
         resp = await agent_side.post(f"/api/conversations/{cid}/messages", json={"agent": "Sam", "text": "Hello from Sam"},
                                      headers={"Authorization": "Bearer tok"})
         sent = await json_of(resp, 201)
@@ -488,6 +537,7 @@ async def test_two_agent_services_share_live_messages_over_redis(aiohttp_client,
 
     rasa.tracker = {"slots": {"ticket_id": "C-20240305-0001"}, "paused": True, "events": []}
     async with agent_side.app[HUB_KEY].subscribe_agents() as feed:
-        await json_of(await customer_side.post("/chat/api/messages", json={"conversation_id": cid, "text": "thanks"}), 200)
+        await json_of(await customer_side.post("/chat/api/messages", json={"conversation_id": cid, "text": "thanks"},
+                                               headers=cookie), 200)
         got = await asyncio.wait_for(feed.__anext__(), 5)
         assert (got["conversation_id"], got["role"], got["text"]) == (cid, "customer", "thanks")

@@ -124,6 +124,8 @@ def test_complaint_handoff_and_agent_message(page: Page, live_stack):
     # An agent writes (the console comes later; its API exists): it appears without a reload.
     expect(page.locator("#chat")).to_have_attribute("data-live", "open")
     page.evaluate("window.__sameDocument = true")
+    # Sam claims the hand-off first: only the colleague who has it writes to the customer.
+    live_stack.agent(f"/api/tickets/{ticket_id}/claim", "POST", {"agent": "Sam"})
     live_stack.agent(f"/api/conversations/{conversation_id}/messages", "POST", {"agent": "Sam", "text": AGENT_TEXT})
     agent_bubble = page.locator("#messages .msg--agent")
     expect(agent_bubble).to_have_count(1)

@@ -13,7 +13,7 @@ from typing import List
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.cluster import Cluster, base_url, launcher_env, port_of, say
+from tests.cluster import Cluster, base_url, launcher_env, port_of, say, scrape_metrics
 from tests.live import buttons, texts
 
 pytestmark = pytest.mark.live
@@ -38,8 +38,7 @@ def children(pid: int) -> List[int]:
 
 
 def turns_counted(rasa) -> float:
-    with urllib.request.urlopen(f"{base_url(rasa)}/metrics", timeout=10) as response:
-        body = response.read().decode()
+    body = scrape_metrics(rasa)
     return sum(s.value for f in text_string_to_metric_families(body) for s in f.samples
                if s.name == "complaints_turns_total" and s.labels.get("outcome") == "ok")
 

@@ -7,6 +7,7 @@ import sys
 
 from aiohttp import web
 
+from bot.agent_api.access_log import RouteAccessLogger
 from bot.agent_api.app import create_app
 
 
@@ -49,7 +50,8 @@ def main() -> int:
     console = console_config()
     if console is None:
         return 2
-    web.run_app(create_app({"console": console}), host=os.environ.get("AGENT_API_HOST", "0.0.0.0"), port=port)
+    web.run_app(create_app({"console": console}), host=os.environ.get("AGENT_API_HOST", "0.0.0.0"), port=port,
+                access_log_class=RouteAccessLogger)  # no ids or secrets in the access log
     return 0
 
 

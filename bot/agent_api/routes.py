@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.agent_api import views
+from bot.agent_api import search, views
 
 
 def setup_routes(app: web.Application) -> None:
     # "health" is the only route here the auth middleware lets through (see PUBLIC_ROUTES).
     app.router.add_get("/health", views.health, name="health")
     app.router.add_get("/api/tickets", views.list_tickets, name="tickets")
+    # Before /api/tickets/{ticket_id}: the router tries routes in the order they were added.
+    app.router.add_get("/api/tickets/search", search.search_tickets, name="ticket_search")
     app.router.add_get("/api/tickets/{ticket_id}", views.get_ticket, name="ticket")
     app.router.add_post("/api/tickets/{ticket_id}/claim", views.claim, name="claim")
     app.router.add_post("/api/tickets/{ticket_id}/resolve", views.resolve, name="resolve")

@@ -11,6 +11,8 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
+from bot import service_state
+from bot.agent_api import customer_texts
 from bot.agent_api.config import CONFIG_KEY, HTTP_KEY, STORE_KEY
 from bot.agent_api.middlewares import CURRENT_SESSION, ApiError
 from bot.tickets.model import CALLBACK_OUTCOMES, STATUSES, iso, utcnow
@@ -80,6 +82,16 @@ async def _load(request: web.Request, ticket_id: str) -> Dict[str, Any]:
     return ticket
 
 
+def shown_name(app: web.Application, agent: str) -> str:
+    """The name a customer sees for this agent: the account's display_name (default: the
+    account name capitalised)."""
+    from bot.console.accounts import display_name_for
+    from bot.console.keys import CONSOLE_KEY
+
+    console = app.get(CONSOLE_KEY)
+    return display_name_for(console.accounts if console is not None else {}, agent)
+
+
 def _record(ticket: Dict[str, Any], agent: str, action: str, note: Optional[str] = None) -> None:
     ticket.setdefault("history", []).append({"at": iso(utcnow()), "by": agent, "action": action, "note": note})
 
@@ -106,7 +118,9 @@ async def _save(request: web.Request, ticket: Dict[str, Any]) -> web.Response:
 
 # -- read ----------------------------------------------------------------------
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    # Under the launcher: which of the product's services are up (bot/service_state.py).
+    # 200 either way: this service answers; "degraded" says another one is being restarted.
+    return web.json_response(service_state.health())
 
 
 async def list_tickets(request: web.Request) -> web.Response:
@@ -147,7 +161,10 @@ async def claim(request: web.Request) -> web.Response:
         note = f"taken over from {previous}" + (f": {note}" if note else "")
     ticket["assignee"] = agent
     _record(ticket, agent, "claimed", note)
-    return await _save(request, ticket)
+    response = await _save(request, ticket)
+    if ticket.get("status") == "handed_off":
+        await _tell_customer_claimed(request, ticket, agent)
+    return response
 
 
 async def resolve(request: web.Request) -> web.Response:
@@ -158,23 +175,40 @@ async def resolve(request: web.Request) -> web.Response:
     if ticket.get("status") in ("resolved", "closed"):
         raise ApiError(409, f"ticket {ticket_id} is already {ticket['status']}")
     await _before_change(request, ticket)
+    if ticket.get("status") == "handed_off" and ticket.get("conversation_id"):
+        # The assistant answers again after a resolution, as after a hand-back (the customer
+        # may follow up). Rasa first: if it cannot take the conversation back, the ticket stays
+        # with the humans rather than leave the customer talking to nobody.
+        await _resume_in_rasa(request, str(ticket["conversation_id"]))
     ticket["status"] = "resolved"
     _record(ticket, agent, "resolved", note)
-    return await _save(request, ticket)
+    response = await _save(request, ticket)
+    await _tell_customer(request, ticket, agent, "resolved", customer_texts.resolved(
+        ticket["ticket_id"], shown_name(request.app, agent), note))
+    return response
 
 
-async def _resume_in_rasa(request: web.Request, conversation_id: str) -> None:
+async def _append_events(request: web.Request, conversation_id: str, events: Any, what: str) -> None:
     config = request.app[CONFIG_KEY]
     url = f"{config.rasa_url.rstrip('/')}/conversations/{quote(conversation_id, safe='')}/tracker/events"
     params = {"token": config.rasa_token} if config.rasa_token else None
     try:
         async with request.app[HTTP_KEY].post(
-            url, params=params, json={"event": "resume"}, timeout=aiohttp.ClientTimeout(total=config.rasa_timeout)
+            url, params=params, json=events, timeout=aiohttp.ClientTimeout(total=config.rasa_timeout)
         ) as resp:
             if resp.status >= 300:
-                raise ApiError(502, f"rasa refused the resume event (HTTP {resp.status})")
+                raise ApiError(502, f"rasa refused the {what} (HTTP {resp.status})")
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         raise ApiError(502, f"rasa unreachable: {type(exc).__name__}") from None
+
+
+async def _resume_in_rasa(request: web.Request, conversation_id: str) -> None:
+    """Give the conversation back to the assistant. The `action_listen` after `resume` ends the
+    hand-off turn for Rasa's policies: without it the customer's next message is predicted from
+    the state before the pause, where the last intent was the request for a person, and a
+    fallback's rewind would hand off again in the customer's name."""
+    await _append_events(request, conversation_id, [{"event": "resume"}, {"event": "action", "name": "action_listen"}],
+                         "resume event")
 
 
 async def handback(request: web.Request) -> web.Response:
@@ -193,23 +227,69 @@ async def handback(request: web.Request) -> web.Response:
     ticket["status"] = "open"
     _record(ticket, agent, "handed_back", note)
     response = await _save(request, ticket)
-    await _tell_customer_handed_back(request, ticket)
+    await _tell_customer(request, ticket, agent, "handed_back",
+                         customer_texts.handed_back(ticket["ticket_id"], shown_name(request.app, agent)))
     return response
 
 
-async def _tell_customer_handed_back(request: web.Request, ticket: Dict[str, Any]) -> None:
-    """The customer's open chat page drops its "connected to a colleague" banner now."""
+# -- telling the customer ---------------------------------------------------------
+# Best effort, after the ticket is saved: the ticket is what agents rely on, and a customer
+# whose page missed a push sees it on the next reload (it is in Rasa's tracker).
+async def _tell_customer(request: web.Request, ticket: Dict[str, Any], agent: str, state: str, text: str) -> None:
+    """Resolved or handed back: the customer reads it in their conversation (written by the
+    same path as an agent's message, bot.webchat.views.post_agent_message, as the agent's
+    display name), and their open chat page leaves the hand-off state now."""
+    from bot.webchat import rasa  # bot.webchat imports this module
+    from bot.webchat.views import post_agent_message
+
+    conversation_id = str(ticket.get("conversation_id") or "")
+    if not conversation_id:
+        return
+    if ticket.get("channel") != "voice":  # a caller has hung up: nobody reads a call's tracker
+        try:
+            await post_agent_message(request.app, conversation_id, shown_name(request.app, agent), text)
+        except (rasa.RasaUnavailable, rasa.RasaRateLimited) as exc:
+            log.warning("ticket %s: the customer was not told it was %s: %s", ticket["ticket_id"], state, exc)
+    await _push_state(request, ticket, state, {"type": "status", "handed_off": False, "ticket_id": ticket["ticket_id"]},
+                      agent=shown_name(request.app, agent))
+
+
+async def _tell_customer_claimed(request: web.Request, ticket: Dict[str, Any], agent: str) -> None:
+    """A colleague has the conversation now: the page's hand-off banner stops saying how long
+    the wait is (or "We're closed right now ...") and says who is there. Recorded in the
+    tracker as an updated hand-off marker (a bot event with no text, which the transcript
+    reads as the hand-off's wait: bot.webchat.transcript.from_tracker), so a reload says the
+    same; pushed live as the status the page already applies."""
+    if ticket.get("channel") == "voice" or not ticket.get("conversation_id"):
+        return
+    name = shown_name(request.app, agent)
+    handoff = {"ticket_id": ticket["ticket_id"], "wait": customer_texts.with_agent(name), "agent": name}
+    try:
+        await _append_events(request, str(ticket["conversation_id"]),
+                             {"event": "bot", "text": None, "data": {"custom": {"handoff": handoff}},
+                              "metadata": {"handoff_update": "claimed"}}, "claim marker")
+    except ApiError as exc:
+        log.warning("ticket %s: claim not recorded in the conversation: %s", ticket["ticket_id"], exc.message)
+    await _push_state(request, ticket, "with_agent",
+                      {"type": "status", "handed_off": True, "ticket_id": ticket["ticket_id"], "handoff": handoff},
+                      agent=name)
+
+
+async def _push_state(request: web.Request, ticket: Dict[str, Any], state: str, status: Dict[str, Any],
+                      **extra: Any) -> None:
+    """The page's live events: the `status` it applies today, then a `state` event naming
+    what happened ({"type": "state", "state": "resolved" | "handed_back" | "with_agent", ...})."""
     from bot.webchat.hub import HUB_KEY, HubError  # bot.webchat imports this module
 
     hub = request.app.get(HUB_KEY)
     if hub is None:
         return
+    conversation_id = str(ticket["conversation_id"])
     try:
-        await hub.publish(str(ticket["conversation_id"]),
-                          {"type": "status", "handed_off": False, "ticket_id": ticket["ticket_id"]})
+        await hub.publish(conversation_id, status)
+        await hub.publish(conversation_id, {"type": "state", "state": state, "ticket_id": ticket["ticket_id"], **extra})
     except HubError as exc:
-        # Resumed in Rasa all the same; the page shows it on its next reload.
-        log.warning("ticket %s: hand-back not pushed to the chat page: %s", ticket["ticket_id"], exc)
+        log.warning("ticket %s: %s not pushed to the chat page: %s", ticket["ticket_id"], state, exc)
 
 
 async def add_note(request: web.Request) -> web.Response:

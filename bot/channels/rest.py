@@ -8,8 +8,10 @@ Over Rasa's own RestInput it adds:
   route streams its body, so Sanic's app-wide 100 MB limit never applies here);
 - validation: a JSON object with a string `sender` (1-255 printable characters), a string
   `message` and an optional object `metadata`, else 400 with a JSON error; control
-  characters and lone surrogates are taken out of the message, and `metadata.caller` (the
-  number the phone channel vouches for) is not accepted from REST clients;
+  characters and lone surrogates are taken out of the message, and the metadata that
+  asserts identity (`caller`, `channel`, `agent`: bot/channels/identity.py) is dropped;
+  only the web chat gateway, proving itself with the `X-Webchat-Gateway` header (a key
+  derived from RASA_TOKEN), has its `channel: "web"` kept;
 - a per-conversation rate limit: a token bucket per sender (5 messages/s, bursts of 10), in
   memory, or in Redis when REDIS_URL is set so that every Rasa server shares it; over the
   limit -> 429 {"error", "retry_after"} with a Retry-After header. One sender's flood slows
@@ -23,8 +25,8 @@ Over Rasa's own RestInput it adds:
   followed by the apology and the slots / form that undo it), so the retried message
   continues exactly where it was. The ticket id a failed turn created is kept, so a retry
   never opens a second ticket;
-- GET /metrics on the Rasa port (bot/metrics.py; `Authorization: Bearer $METRICS_TOKEN`
-  when METRICS_TOKEN is set), and the turn hooks that feed it for every channel.
+- GET /metrics on the Rasa port (bot/metrics.py; `Authorization: Bearer $METRICS_TOKEN`,
+  refused when no token is set), and the turn hooks that feed it for every channel.
 
 Settings (credentials.yml keys, else environment, else default): max_body_bytes /
 REST_MAX_BODY_BYTES (16384), rate_per_second / REST_RATE_PER_SECOND (5; 0 turns the limit
@@ -49,6 +51,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import metrics, rasa_speedups, sessions
+from bot.channels.identity import GATEWAY_HEADER, WEB, is_gateway, strip_identity
 from bot.privacy import mask_secrets
 
 logger = logging.getLogger(__name__)
@@ -57,6 +60,7 @@ DEFAULT_MAX_BODY = 16 * 1024
 DEFAULT_RATE = 5.0
 DEFAULT_BURST = 10.0
 MAX_SENDER = 255
+FAULT_MARKER = "technical_problem"
 TECHNICAL_PROBLEM = (
     "Sorry, I'm having a technical problem just now. Please give me a moment and then send "
     "your last message again. Nothing you've told me so far is lost."
@@ -169,8 +173,7 @@ class _RestBlueprint(Blueprint):
 
 
 async def metrics_view(request: Request) -> HTTPResponse:
-    token = os.environ.get("METRICS_TOKEN")
-    if token and request.headers.get("Authorization") != f"Bearer {token}":
+    if not metrics.authorized(request.headers.get("Authorization")):
         return response.json({"error": "missing or wrong bearer token"}, status=401)
     body, content_type = metrics.render()
     return response.raw(body, content_type=content_type)
@@ -208,13 +211,16 @@ class RestInput(RasaRestInput):
             rate=_setting(credentials, "rate_per_second", "REST_RATE_PER_SECOND", DEFAULT_RATE),
             burst=_setting(credentials, "burst", "REST_RATE_BURST", DEFAULT_BURST),
             redis_url=redis_url,
+            # The Rasa server and the agent service get the same RASA_TOKEN from the launcher.
+            gateway_token=credentials.get("gateway_token") or os.environ.get("RASA_TOKEN") or None,
         )
 
     def __init__(
         self, max_body_bytes: int = DEFAULT_MAX_BODY, rate: float = DEFAULT_RATE,
-        burst: float = DEFAULT_BURST, redis_url: Optional[str] = None,
+        burst: float = DEFAULT_BURST, redis_url: Optional[str] = None, gateway_token: Optional[str] = None,
     ) -> None:
         self.max_body_bytes = max_body_bytes
+        self.gateway_token = gateway_token
         self.limiter: Optional[Any] = None
         if rate > 0:
             burst = max(1.0, burst)
@@ -258,11 +264,18 @@ class RestInput(RasaRestInput):
         metadata = data.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             return None, "'metadata' must be an object"
-        if metadata and "caller" in metadata:
-            # The caller's number is what the phone channel vouches for (it can make a customer
-            # eligible for a callback); over REST anyone could claim one.
-            metadata = {k: v for k, v in metadata.items() if k != "caller"}
         return (sender, clean_text(text), metadata), None
+
+    def _trusted_metadata(self, request: Request, metadata: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+        """Over REST anyone could claim a caller's number (whitelist -> high priority and a
+        callback to it) or a channel: those keys are dropped. The web chat gateway, once it
+        has proved itself, keeps `channel: "web"` (and nothing else that asserts identity)."""
+        if metadata is None:
+            return None
+        kept = strip_identity(metadata)
+        if metadata.get("channel") == WEB and is_gateway(request.headers.get(GATEWAY_HEADER), self.gateway_token):
+            kept["channel"] = WEB
+        return kept
 
     # ---- routes ------------------------------------------------------------------------
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -284,6 +297,7 @@ class RestInput(RasaRestInput):
                 metrics.REST_REJECTED.labels("bad_request").inc()
                 return _error(400, problem or "bad request")
             sender, text, metadata = parsed
+            metadata = self._trusted_metadata(request, metadata)
 
             if self.limiter is not None:
                 wait = await self.limiter.hit(sender)
@@ -333,7 +347,9 @@ class RestInput(RasaRestInput):
             logger.warning("rest: the turn of %r failed (%s); answering with an apology", sender, "; ".join(turn.errors)[:500])
             if await self._rewind(request, sender, message.message_id):
                 return collector.messages  # the turn handed the customer to a person: say so
-            return [{"recipient_id": sender, "text": TECHNICAL_PROBLEM}]
+            # The marker tells clients (and tests) the apology from an answer: a test that
+            # didn't inject a fault fails on it (tests/live.py, tests/cluster.py).
+            return [{"recipient_id": sender, "text": TECHNICAL_PROBLEM, "custom": {FAULT_MARKER: True}}]
         finally:
             metrics.observe_turn(turn)
 

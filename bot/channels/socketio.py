@@ -15,6 +15,9 @@ passes the JSON's keys as keyword arguments to ``sio.emit``, so anything but
 ``{"data": ..., "room": ...}`` (our hand-off's ``{"handoff": {...}}``) raised ``TypeError``
 in the middle of the action's side effects. Such JSON is now sent as the event's data.
 
+Client metadata that asserts identity (``caller``, ``channel``, ...) is dropped
+(bot/channels/identity.py).
+
 credentials.yml::
 
     bot.channels.socketio.PersistentSocketIOInput:
@@ -33,6 +36,8 @@ import rasa.shared.utils.io
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
+
+from bot.channels.identity import strip_identity
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +104,14 @@ class PersistentSocketIOInput(SocketIOInput):
 
             metadata = data.get(self.metadata_key, {})
             if isinstance(metadata, Text):
-                metadata = json.loads(metadata)
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = {}
+            # A browser can claim anything: a whitelisted caller's number would give it high
+            # priority and a callback to a number nobody confirmed. The channel is known
+            # from the input channel's name ("socketio" -> web) instead.
+            metadata = strip_identity(metadata)
             message = UserMessage(
                 data.get("message", ""),
                 output_channel,

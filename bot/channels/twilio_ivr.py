@@ -8,14 +8,21 @@ only, never checks Twilio's signature and can't transfer a call. This channel:
 - keeps one conversation per call (sender_id = CallSid) and passes the caller's number as
   message metadata {"caller": From, "channel": "voice"};
 - takes speech and keypad: buttons become a spoken menu and a digit sends that button's
-  payload; digits with no menu (an order number) are sent as text;
+  payload; digits with no menu (an order number) are sent as text; digits said one by one
+  or in groups ("five five one two zero nine three", "C 2026 1201 0015") or keyed are
+  joined into the number they are before the assistant reads them (bot/speech.py);
+- speaks for the ear (bot/channels/twiml.py `for_the_ear`): no written labels, one idea
+  per <Say>, the question and its menu last and short, "we're closed" said once;
+- ends a call that has a ticket by saying its reference twice and offering "press 1 to
+  hear it again" (POST reference, a one-key <Gather>) before the goodbye and <Hangup>;
 - repeats the question after silence (twice), then hands the caller to a person;
 - transfers the call when the assistant hands off (<Enqueue> to a queue, or <Dial> a number);
 - answers a retried or concurrent delivery of the same turn (CallSid, ?turn=N) once.
 
 Endpoints (under /webhooks/twilio_ivr/): POST webhook (the number's Voice URL and every
 Gather action), POST status (call status callback), POST whisper (played to the agent
-before a <Dial> transfer connects), POST transfer (after the transfer ends or fails).
+before a <Dial> transfer connects), POST transfer (after the transfer ends or fails),
+POST reference (the last prompt's "press 1 to hear it again").
 
 Settings: environment variables, overridden by non-empty values in credentials.yml under
 `bot.channels.twilio_ivr.TwilioIVRInput:` (auth_token, public_url, language, voice,
@@ -39,7 +46,8 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels import twiml
 from bot.channels.ivr_state import TurnBusy, create_state
-from bot.speech import speakable_digits, speakable_order_id
+from bot.catalog import load_catalog
+from bot.speech import heard_numbers, keyed_number, speakable_digits, speakable_order_id
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +69,12 @@ NO_STATE_PROMPT = "Please tell me what went wrong, or say agent to speak to a pe
 TECHNICAL_TRANSFER = "Sorry, I'm having a technical problem. I'm passing you to a colleague now. Please hold."
 TRANSFER_FAILED = (
     "Sorry, none of my colleagues could take your call just now. Your complaint is recorded "
-    "with everything you've told me{reference}, and a colleague will pick it up from there. Goodbye."
+    "with everything you've told me, and a colleague will pick it up from there."
 )
+FAREWELL = "Thank you for calling. Goodbye."
+_GOODBYE = re.compile(r"\b(?:good)?bye\b", re.IGNORECASE)
+# Said at the last prompt instead of pressing 1.
+_REPEAT = re.compile(r"\b(?:repeat|again|one|1|pardon)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -232,9 +244,21 @@ class TwilioIVRInput(InputChannel):
             if queue_result in ("bridged", "bridging-in-process", "hangup", "redirected-from-bridged") or dial_status in ("completed", "answered"):
                 return _xml(twiml.hangup_response())
             ticket_id = request.args.get("ticket_id")
-            reference = f", under reference {speakable_order_id(ticket_id)}" if ticket_id else ""
             logger.warning("twilio_ivr: transfer of call %s failed (%s)", request.form.get("CallSid"), queue_result or dial_status)
-            return _xml(twiml.say_response(self.voice, [TRANSFER_FAILED.format(reference=reference)]))
+            return _xml(self.closing([TRANSFER_FAILED], ticket_id, [FAREWELL]))
+
+        @ivr.route("/reference", methods=["POST"])
+        async def reference(request: Request) -> HTTPResponse:
+            """The last prompt's answer: 1 (or "repeat") hears the reference again; anything
+            else ends the call. The reference is the one in our own signed URL."""
+            if not self.is_authentic(request):
+                return _forbidden(request)
+            ticket_id = request.args.get("ticket_id") or ""
+            digits = (request.form.get("Digits") or "").strip()
+            speech = (request.form.get("SpeechResult") or "").strip()
+            if ticket_id and (digits == "1" or (not digits and _REPEAT.search(speech))):
+                return _xml(self.closing([], ticket_id, [FAREWELL]))
+            return _xml(twiml.say_response(self.voice, [FAREWELL]))
 
         @ivr.listener("after_server_stop")
         async def close_state(*_: Any) -> None:
@@ -265,9 +289,10 @@ class TwilioIVRInput(InputChannel):
                     return self.reprompt(state, f"Sorry, {heard} isn't one of the options.", next_action)
                 text = buttons[int(digits) - 1].get("payload") or buttons[int(digits) - 1].get("title")
             else:
-                text = digits
+                text = keyed_number(digits, self.ticket_prefix())
         elif speech:
-            text = speech
+            # Digits said one by one reach the assistant as the number they are.
+            text = heard_numbers(speech, self.ticket_prefix())
         else:
             silences = int(state.get("silences") or 0) + 1
             if silences <= MAX_REPROMPTS:
@@ -291,47 +316,86 @@ class TwilioIVRInput(InputChannel):
             state.update(buttons=[], handed_off=True)
             await self.state.save_call(call_sid, state)
             return self.transfer([TECHNICAL_TRANSFER], ticket_id=None, call_sid=call_sid, caller=caller)
-        return await self.reply(call_sid, caller, state, collector.messages, next_action)
+        return await self.reply(
+            call_sid, caller, state, collector.messages, next_action,
+            ticket_of=lambda: self.conversation_ticket(request, call_sid),
+        )
 
     async def reply(
         self, call_sid: str, caller: str, state: Dict[str, Any],
         messages: List[Dict[str, Any]], next_action: str,
+        ticket_of: Optional[Callable[[], Awaitable[Optional[str]]]] = None,
     ) -> str:
         handoff = next(
             (m["custom"]["handoff"] for m in messages
              if isinstance(m.get("custom"), dict) and isinstance(m["custom"].get("handoff"), dict)),
             None,
         )
-        texts = [m["text"] for m in messages if m.get("text")]
+        texts = twiml.for_the_ear([m["text"] for m in messages if m.get("text")])
         if handoff is not None:
             # The assistant saved the ticket before replying, so the agent can open it now.
             state.update(buttons=[], prompt=[], handed_off=handoff.get("ticket_id") or True)
             await self.state.save_call(call_sid, state)
             if handoff.get("open") is False:
                 # Nobody is there to answer a queue: the caller has been told when we open
-                # and their reference; the handed-off ticket waits in the agents' queue.
-                return twiml.say_response(self.voice, texts, hangup=True)
+                # and hears their reference; the handed-off ticket waits in the agents' queue.
+                return self.ending(texts, handoff.get("ticket_id"))
             return self.transfer(texts, handoff.get("ticket_id"), call_sid, caller)
 
         if messages and messages[-1].get("utter_action") in END_OF_CALL_RESPONSES:
             state.update(buttons=[], prompt=[])
             await self.state.save_call(call_sid, state)
-            return twiml.say_response(self.voice, texts, hangup=True)
+            return self.ending(texts, await ticket_of() if ticket_of else None)
 
         buttons = next((m["buttons"] for m in reversed(messages) if m.get("buttons")), [])
         if not texts and not buttons:
             return self.reprompt(state, "", next_action)  # nothing new to say: ask again
-        said = list(texts)
         menu = twiml.button_menu(buttons) if buttons else ""
-        if menu and not twiml.mentions_keypad(" ".join(texts)):
-            said.append(menu)
-        # The question to repeat after silence: the last thing said, with its menu.
-        question = [texts[-1]] if texts else []
-        if menu and not twiml.mentions_keypad(" ".join(question)):
-            question.append(menu)
+        if menu and twiml.mentions_keypad(" ".join(texts)):
+            menu = ""  # the response says its keys itself (voice variants do)
+        said = twiml.with_menu(texts, menu)
+        # What to repeat after silence: the last message, its question and menu.
+        question = twiml.with_menu(texts[-1:], menu)
         state.update(buttons=buttons, prompt=question)
         await self.state.save_call(call_sid, state)
         return twiml.gather_response(self.voice, said, next_action, menu_size=len(buttons))
+
+    def ticket_prefix(self) -> str:
+        try:
+            return load_catalog().business.get("ticket_id_prefix", "C-")
+        except Exception:  # a broken catalog must not break understanding a caller
+            logger.exception("twilio_ivr: could not read the ticket prefix from the catalog")
+            return "C-"
+
+    async def conversation_ticket(self, request: Request, call_sid: str) -> Optional[str]:
+        """The reference of this call's complaint (the conversation's `ticket_id` slot)."""
+        agent = getattr(request.app.ctx, "agent", None)
+        try:
+            tracker = await agent.tracker_store.retrieve(call_sid) if agent else None
+        except Exception:  # the goodbye is said either way, without the reference
+            logger.exception("twilio_ivr: could not read the tracker of call %s", call_sid)
+            return None
+        value = tracker.get_slot("ticket_id") if tracker is not None else None
+        return str(value) if value else None
+
+    def ending(self, texts: List[str], ticket_id: Optional[str]) -> str:
+        """The last words of a call: with a ticket, its reference twice and "press 1 to hear
+        it again" before the goodbye (which moves after it); else the texts and <Hangup>."""
+        if not ticket_id:
+            return twiml.say_response(self.voice, texts, hangup=True)
+        keep: List[str] = []
+        farewell: List[str] = []
+        for text in texts:
+            text = twiml.drop_reference(text, ticket_id)
+            for sentence in twiml.sentences(text):
+                (farewell if _GOODBYE.search(sentence) else keep).append(sentence)
+        return self.closing(keep, ticket_id, farewell or [FAREWELL])
+
+    def closing(self, texts: List[str], ticket_id: Optional[str], farewell: List[str]) -> str:
+        if not ticket_id:
+            return twiml.say_response(self.voice, list(texts) + list(farewell), hangup=True)
+        action = self.url_for("reference", ticket_id=ticket_id)
+        return twiml.closing_response(self.voice, texts, ticket_id, action, farewell)
 
     def reprompt(self, state: Dict[str, Any], prefix: str, next_action: str) -> str:
         question = state.get("prompt") or [NO_STATE_PROMPT]

@@ -10,7 +10,9 @@ quote it with single quotes in a shell (it contains '$').
 
 Accounts come from, in this order:
 
-* ``AGENT_ACCOUNTS_FILE``: YAML ``{agents: [{name, password_hash, role: agent|specialist, phone}]}``
+* ``AGENT_ACCOUNTS_FILE``: YAML ``{agents: [{name, password_hash, role: agent|specialist, phone,
+  display_name}]}`` (``display_name``: what customers see, e.g. "Alice Smith"; default: the
+  name capitalised)
 * ``AGENT_ACCOUNTS``: ``name:hash[:role[:phone]]`` entries separated by commas.
 
 Make a hash with ``python -m bot.console.accounts hash`` (asks twice, or reads one line from
@@ -39,6 +41,9 @@ KEY_LEN = 32
 MAX_PASSWORD_LEN = 1024
 _NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 _PHONE = re.compile(r"\+[1-9]\d{6,14}")
+# Shown to customers as written: letters (any script), spaces and the punctuation of names.
+_DISPLAY_NAME = re.compile(r"[^\W\d_](?:[\w .'\-]{0,62}[^\W_])?")
+MAX_DISPLAY_NAME = 64
 
 
 class AccountError(ValueError):
@@ -51,10 +56,26 @@ class Account:
     password_hash: str
     role: str = "agent"
     phone: Optional[str] = None  # E.164; where a specialist's outbound callback rings first
+    display_name: Optional[str] = None  # what customers see; None: default_display_name(name)
 
     @property
     def is_specialist(self) -> bool:
         return self.role == "specialist"
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or default_display_name(self.name)
+
+
+def default_display_name(name: str) -> str:
+    """'alice' -> 'Alice': an account name is a login, not how a colleague introduces themselves."""
+    return name[:1].upper() + name[1:] if name else name
+
+
+def display_name_for(accounts: Mapping[str, "Account"], name: str) -> str:
+    """The name customers see for `name` (a bearer-token caller may name someone without an account)."""
+    account = accounts.get(name)
+    return account.shown_name if account is not None else default_display_name(name)
 
 
 def _b64(data: bytes) -> str:
@@ -119,7 +140,7 @@ def check_login(accounts: Mapping[str, Account], name: str, password: str) -> Op
     return account if ok and account is not None else None
 
 
-def _account(name, password_hash, role, phone, where: str) -> Account:
+def _account(name, password_hash, role, phone, where: str, display_name=None) -> Account:
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise AccountError(f"{where}: name must be 1-64 letters, digits or ._@-")
     try:
@@ -133,7 +154,13 @@ def _account(name, password_hash, role, phone, where: str) -> Account:
         phone = str(phone).replace(" ", "")
         if not _PHONE.fullmatch(phone):
             raise AccountError(f"{where} ({name}): phone must be in E.164 form, e.g. +447700900123")
-    return Account(name=name, password_hash=password_hash, role=role, phone=phone or None)
+    if display_name is not None:
+        display_name = " ".join(str(display_name).split())
+        if len(display_name) > MAX_DISPLAY_NAME or not _DISPLAY_NAME.fullmatch(display_name):
+            raise AccountError(f"{where} ({name}): display_name must be 1-{MAX_DISPLAY_NAME} letters, "
+                               "spaces or .'- (customers see it)")
+    return Account(name=name, password_hash=password_hash, role=role, phone=phone or None,
+                   display_name=display_name or None)
 
 
 def parse_accounts_env(value: str) -> Dict[str, Account]:
@@ -162,7 +189,7 @@ def parse_accounts_yaml(text: str, where: str = "AGENT_ACCOUNTS_FILE") -> Dict[s
         if not isinstance(entry, dict):
             raise AccountError(f"{where}: agents[{index}] must be a mapping")
         _add(accounts, _account(entry.get("name"), entry.get("password_hash"), entry.get("role"),
-                                entry.get("phone"), f"{where}: agents[{index}]"))
+                                entry.get("phone"), f"{where}: agents[{index}]", entry.get("display_name")))
     return accounts
 
 

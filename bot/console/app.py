@@ -10,11 +10,14 @@ from aiohttp import web
 from bot.agent_api.config import CONFIG_KEY, STORE_KEY
 from bot.console import api, views
 from bot.console.config import ConsoleConfig
-from bot.console.keys import CONSOLE_KEY, CONSOLE_SOCKETS_KEY, FEED_KEY, SESSIONS_KEY, THROTTLE_KEY, WEBHOOK_KEY
+from bot.console.keys import (
+    CHECKS_KEY, CONSOLE_KEY, CONSOLE_SOCKETS_KEY, FEED_KEY, SESSIONS_KEY, THROTTLE_KEY, WEBHOOK_KEY,
+)
 from bot.console.live import Feed
 from bot.console.outbox import open_outbox
 from bot.console.present import decorate
-from bot.console.sessions import MemoryLoginThrottle, MemorySessionStore, RedisLoginThrottle, RedisSessionStore
+from bot.console.sessions import MemorySessionStore, RedisSessionStore
+from bot.console.throttle import PasswordChecks, open_throttle
 from bot.console.webhook import WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/console/logout", views.logout, name="console_logout")
     r.add_get("/console", views.home, name="console_home")
     r.add_get("/console/", views.home_slash, name="console_home_slash")
+    r.add_get("/console/tickets", views.tickets_page, name="console_tickets")
     r.add_get("/console/tickets/{ticket_id}", views.ticket_page, name="console_ticket")
     r.add_get("/console/calls/{call_sid}", views.call_page, name="console_call")
     r.add_get("/console/callbacks", views.callbacks_page, name="console_callbacks")
@@ -57,13 +61,13 @@ async def console_ctx(app: web.Application) -> AsyncIterator[None]:
     redis_url = api_config.redis_url
     prefix = api_config.redis_key_prefix or "complaints:"
     if redis_url:
-        sessions = RedisSessionStore(redis_url, prefix, config.session_ttl)
-        throttle = RedisLoginThrottle(redis_url, prefix, config.login_max_failures, config.login_lockout)
+        sessions = RedisSessionStore(redis_url, prefix, config.session_ttl, config.session_max_age)
     else:
-        sessions = MemorySessionStore(config.session_ttl)
-        throttle = MemoryLoginThrottle(config.login_max_failures, config.login_lockout)
+        sessions = MemorySessionStore(config.session_ttl, config.session_max_age)
+    throttle = open_throttle(config, redis_url, prefix)
     app[SESSIONS_KEY] = sessions
     app[THROTTLE_KEY] = throttle
+    app[CHECKS_KEY] = PasswordChecks(config.login_hash_concurrency, config.login_hash_queue)
 
     store = app[STORE_KEY]
     webhook = None

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 
 from bot.catalog import DAYS, Catalog, load_catalog
 from bot.console.webhook import handed_off_at
+from bot.tickets.model import utcnow
 from bot.tickets.store import to_ts
 
 log = logging.getLogger(__name__)
@@ -55,12 +56,16 @@ def view_of(ticket: Dict[str, Any], catalog: Optional[Catalog]) -> Dict[str, Any
     remedy = ticket.get("remedy") or {}
     ids = list(remedy.get("offered") or []) + ([remedy["chosen"]] if remedy.get("chosen") else [])
     callback = ticket.get("callback") or {}
-    handed_off = any(isinstance(h, dict) and h.get("action") == "handed_off" for h in ticket.get("history") or [])
+    handoffs = [h for h in ticket.get("history") or [] if isinstance(h, dict) and h.get("action") == "handed_off"]
+    handed_off = bool(handoffs)
     return {
         "category_label": (categories.get(category) or {}).get("label") if category else None,
         "style_tip": (data.get("style_tips") or {}).get(ticket.get("style_hint") or ""),
         "remedy_labels": {rid: (remedies.get(rid) or {}).get("label", rid) for rid in ids if isinstance(rid, str)},
         "handed_off_at": handed_off_at(ticket) if handed_off else None,
+        # Why the latest hand-off happened, as the assistant recorded it (customer asked, not
+        # understood, high risk, silence on the phone ...).
+        "handoff_reason": (handoffs[-1].get("note") or None) if handed_off else None,
         "callback_window_label": window_label(callback.get("window"), catalog),
         "callback_attempts": int(callback.get("attempts") or 0),
     }
@@ -74,7 +79,7 @@ def decorate(kind: str, tickets: List[Dict[str, Any]], catalog_path: Optional[st
         return {"type": "ticket", "ticket": shown[0]}
     message: Dict[str, Any] = {"type": kind, kind: shown}
     if kind == "callbacks":
-        moment = now or datetime.now(timezone.utc)
+        moment = now or utcnow()
         message["open_now"] = bool(catalog and catalog.is_open(moment))
         nxt = catalog.next_open(moment) if catalog else None
         message["next_open"] = f"{nxt:%a} {nxt.day} {nxt:%b} {nxt:%H:%M}" if nxt else None

@@ -1,10 +1,12 @@
-"""Server-side console sessions and the per-name sign-in throttle.
+"""Server-side console sessions (the sign-in throttle is bot.console.throttle).
 
 The browser holds only a random session id (cookie ``console_session``: HttpOnly,
-SameSite=Strict, Path=/, Secure over https). The server keeps ``{name, role, csrf}`` under
-it, in memory or (with REDIS_URL) in Redis so several agent-service processes share them.
-Redis keys hold a SHA-256 of the id, not the id, so reading Redis does not yield a usable
-cookie. Sessions expire after CONSOLE_SESSION_TTL seconds without use.
+SameSite=Strict, Path=/, Secure unless CONSOLE_COOKIE_SECURE=0 on a plain-http local run).
+The server keeps ``{name, role, csrf, created}`` under it, in memory or (with REDIS_URL) in
+Redis so several agent-service processes share them. Redis keys hold a SHA-256 of the id,
+not the id, so reading Redis does not yield a usable cookie. A session ends after
+CONSOLE_SESSION_TTL seconds without use, and CONSOLE_SESSION_MAX_AGE seconds after sign-in
+however much it is used (a stolen cookie does not live forever by being kept busy).
 
 The CSRF token is a per-session synchronizer token: pages carry it (a hidden form field, a
 <meta> tag for fetch(), sent back as ``X-CSRF-Token``), and every state-changing request
@@ -56,10 +58,11 @@ def tokens_equal(given: Optional[str], expected: Optional[str]) -> bool:
 
 
 class SessionStore:
-    """Memory or Redis; sliding expiry of `ttl` seconds."""
+    """Memory or Redis; sliding expiry of `ttl` seconds, never beyond `max_age` after sign-in."""
 
-    def __init__(self, ttl: float) -> None:
+    def __init__(self, ttl: float, max_age: float = 12 * 3600.0) -> None:
         self.ttl = ttl
+        self.max_age = max_age
 
     async def create(self, name: str, role: str) -> Session:
         session = Session(id=secrets.token_urlsafe(32), name=name, role=role,
@@ -67,13 +70,25 @@ class SessionStore:
         await self._put(session)
         return session
 
+    def _left(self, session: Session) -> float:
+        """Seconds until the session's absolute end (<= 0: over)."""
+        return session.created + self.max_age - time.time()
+
+    def _expiry(self, session: Session) -> float:
+        """How long to keep it now: the idle timeout, cut short by the absolute end."""
+        return min(self.ttl, self._left(session))
+
     async def get(self, session_id: Optional[str]) -> Optional[Session]:
         if not session_id or len(session_id) > 128:
             return None
-        return await self._get(session_id)
+        session = await self._get(session_id)
+        if session is not None and self._left(session) <= 0:
+            await self.delete(session_id)
+            return None
+        return session
 
     async def alive(self, session_id: str) -> bool:
-        """Whether the session still exists, without extending it."""
+        """Whether the session still exists (and is within its lifetime), without extending it."""
         raise NotImplementedError
 
     async def _put(self, session: Session) -> None:
@@ -90,13 +105,13 @@ class SessionStore:
 
 
 class MemorySessionStore(SessionStore):
-    def __init__(self, ttl: float) -> None:
-        super().__init__(ttl)
+    def __init__(self, ttl: float, max_age: float = 12 * 3600.0) -> None:
+        super().__init__(ttl, max_age)
         self._data: Dict[str, Tuple[Session, float]] = {}
 
     async def _put(self, session: Session) -> None:
         self._prune()
-        self._data[_digest(session.id)] = (session, time.monotonic() + self.ttl)
+        self._data[_digest(session.id)] = (session, time.monotonic() + self._expiry(session))
 
     async def _get(self, session_id: str) -> Optional[Session]:
         key = _digest(session_id)
@@ -108,7 +123,7 @@ class MemorySessionStore(SessionStore):
         if expires <= now:
             del self._data[key]
             return None
-        self._data[key] = (session, now + self.ttl)
+        self._data[key] = (session, now + self._expiry(session))
         return session
 
     async def delete(self, session_id: str) -> None:
@@ -116,7 +131,7 @@ class MemorySessionStore(SessionStore):
 
     async def alive(self, session_id: str) -> bool:
         found = self._data.get(_digest(session_id))
-        return found is not None and found[1] > time.monotonic()
+        return found is not None and found[1] > time.monotonic() and self._left(found[0]) > 0
 
     def _prune(self) -> None:
         now = time.monotonic()
@@ -125,8 +140,8 @@ class MemorySessionStore(SessionStore):
 
 
 class RedisSessionStore(SessionStore):
-    def __init__(self, url: str, key_prefix: str, ttl: float) -> None:
-        super().__init__(ttl)
+    def __init__(self, url: str, key_prefix: str, ttl: float, max_age: float = 12 * 3600.0) -> None:
+        super().__init__(ttl, max_age)
         import redis.asyncio as aioredis
 
         self._redis = aioredis.from_url(url, decode_responses=True)
@@ -135,139 +150,44 @@ class RedisSessionStore(SessionStore):
     async def _put(self, session: Session) -> None:
         data = asdict(session)
         del data["id"]
-        await self._redis.set(self._prefix + _digest(session.id), json.dumps(data), px=int(self.ttl * 1000))
+        await self._redis.set(self._prefix + _digest(session.id), json.dumps(data),
+                              px=max(1, int(self._expiry(session) * 1000)))
 
     async def _get(self, session_id: str) -> Optional[Session]:
         key = self._prefix + _digest(session_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.get(key)
-            pipe.pexpire(key, int(self.ttl * 1000))
-            raw, _ = await pipe.execute()
+        raw = await self._redis.get(key)
         if not raw:
             return None
-        data = json.loads(raw)
-        return Session(id=session_id, **data)
+        session = Session(id=session_id, **json.loads(raw))
+        expiry = self._expiry(session)
+        if expiry > 0:  # (PEXPIRE never recreates a key deleted meanwhile by a sign-out elsewhere)
+            await self._redis.pexpire(key, max(1, int(expiry * 1000)))
+        return session
 
     async def delete(self, session_id: str) -> None:
         await self._redis.delete(self._prefix + _digest(session_id))
 
     async def alive(self, session_id: str) -> bool:
-        return bool(await self._redis.exists(self._prefix + _digest(session_id)))
+        raw = await self._redis.get(self._prefix + _digest(session_id))
+        return bool(raw) and self._left(Session(id=session_id, **json.loads(raw))) > 0
 
     async def close(self) -> None:
         await self._redis.close(close_connection_pool=True)
 
 
-class LoginThrottle:
-    """After `max_failures` wrong passwords for a name, that name is locked for `lockout`
-    seconds (even with the right password). Failures older than the lockout are forgotten.
-    Unknown names are throttled the same way, so the throttle does not reveal which exist."""
-
-    def __init__(self, max_failures: int, lockout: float) -> None:
-        self.max_failures = max(1, int(max_failures))
-        self.lockout = lockout
-
-    async def locked_for(self, name: str) -> float:
-        """Seconds left on a lockout, 0 if none."""
-        raise NotImplementedError
-
-    async def failed(self, name: str) -> float:
-        """Record a failure; the lockout it caused (seconds), 0 if none yet."""
-        raise NotImplementedError
-
-    async def succeeded(self, name: str) -> None:
-        raise NotImplementedError
-
-    async def close(self) -> None:
-        pass
-
-    @staticmethod
-    def key(name: str) -> str:
-        return hashlib.sha256(name.strip().casefold().encode()).hexdigest()[:32]
-
-
-class MemoryLoginThrottle(LoginThrottle):
-    MAX_NAMES = 10_000
-
-    def __init__(self, max_failures: int, lockout: float) -> None:
-        super().__init__(max_failures, lockout)
-        self._failures: Dict[str, Tuple[int, float]] = {}   # key -> (count, last failure)
-        self._locked: Dict[str, float] = {}                 # key -> locked until
-
-    def _prune(self, now: float) -> None:
-        if len(self._failures) + len(self._locked) < self.MAX_NAMES:
-            return
-        self._failures = {k: v for k, v in self._failures.items() if v[1] + self.lockout > now}
-        self._locked = {k: v for k, v in self._locked.items() if v > now}
-
-    async def locked_for(self, name: str) -> float:
-        until = self._locked.get(self.key(name), 0.0)
-        return max(0.0, until - time.monotonic())
-
-    async def failed(self, name: str) -> float:
-        now = time.monotonic()
-        self._prune(now)
-        key = self.key(name)
-        count, last = self._failures.get(key, (0, now))
-        count = count + 1 if last + self.lockout > now else 1
-        if count >= self.max_failures:
-            self._failures.pop(key, None)
-            self._locked[key] = now + self.lockout
-            return self.lockout
-        self._failures[key] = (count, now)
-        return 0.0
-
-    async def succeeded(self, name: str) -> None:
-        key = self.key(name)
-        self._failures.pop(key, None)
-        self._locked.pop(key, None)
-
-
-class RedisLoginThrottle(LoginThrottle):
-    def __init__(self, url: str, key_prefix: str, max_failures: int, lockout: float) -> None:
-        super().__init__(max_failures, lockout)
-        import redis.asyncio as aioredis
-
-        self._redis = aioredis.from_url(url, decode_responses=True)
-        self._prefix = f"{key_prefix}console:login:"
-
-    async def locked_for(self, name: str) -> float:
-        ms = await self._redis.pttl(self._prefix + "lock:" + self.key(name))
-        return max(0.0, ms / 1000) if ms and ms > 0 else 0.0
-
-    async def failed(self, name: str) -> float:
-        key = self.key(name)
-        fails = self._prefix + "fail:" + key
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(fails)
-            pipe.pexpire(fails, int(self.lockout * 1000))
-            count, _ = await pipe.execute()
-        if int(count) >= self.max_failures:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(self._prefix + "lock:" + key, "1", px=int(self.lockout * 1000))
-                pipe.delete(fails)
-                await pipe.execute()
-            return self.lockout
-        return 0.0
-
-    async def succeeded(self, name: str) -> None:
-        key = self.key(name)
-        await self._redis.delete(self._prefix + "fail:" + key, self._prefix + "lock:" + key)
-
-    async def close(self) -> None:
-        await self._redis.close(close_connection_pool=True)
-
-
-def cookie_secure(request: web.Request, configured: Optional[bool]) -> bool:
-    return configured if configured is not None else request.secure
+def cookie_secure(request: web.Request, configured: bool) -> bool:
+    """Secure by default: behind a TLS-terminating proxy the request reaches us over plain
+    http, so `request.secure` alone would leave the flag off. CONSOLE_COOKIE_SECURE=0 (a
+    plain-http local run) still sets it when the request did come over https."""
+    return bool(configured) or request.secure
 
 
 def set_session_cookie(response: web.StreamResponse, request: web.Request, session_id: str,
-                       secure: Optional[bool]) -> None:
+                       secure: bool) -> None:
     response.set_cookie(COOKIE, session_id, path="/", httponly=True, samesite="Strict",
                         secure=cookie_secure(request, secure))
 
 
-def clear_session_cookie(response: web.StreamResponse, request: web.Request, secure: Optional[bool]) -> None:
+def clear_session_cookie(response: web.StreamResponse, request: web.Request, secure: bool) -> None:
     response.set_cookie(COOKIE, "", path="/", httponly=True, samesite="Strict", max_age=0,
                         expires="Thu, 01 Jan 1970 00:00:00 GMT", secure=cookie_secure(request, secure))

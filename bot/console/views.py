@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import math
 import re
 import secrets
 import time
@@ -15,14 +16,16 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from bot.agent_api.client import client_key
 from bot.agent_api.config import STORE_KEY
 from bot.agent_api.middlewares import CURRENT_SESSION, ApiError
 from bot.console.accounts import check_login
 from bot.console.auth import session_of
-from bot.console.keys import CONSOLE_KEY, CONSOLE_SOCKETS_KEY, FEED_KEY, SESSIONS_KEY, THROTTLE_KEY
+from bot.console.keys import CHECKS_KEY, CONSOLE_KEY, CONSOLE_SOCKETS_KEY, FEED_KEY, SESSIONS_KEY, THROTTLE_KEY
 from bot.console.sessions import (
     COOKIE, CSRF_FIELD, LOGIN_COOKIE, Session, clear_session_cookie, cookie_secure, set_session_cookie, tokens_equal,
 )
+from bot.console.throttle import ChecksBusy
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,12 @@ MAX_PASSWORD = 1024
 _CALL_SID = re.compile(r"[A-Za-z0-9]{2,64}")
 _HOST = re.compile(r"[A-Za-z0-9.\-:\[\]]{1,255}")
 
+
+
+def whole_seconds(wait: float) -> int:
+    """A wait in whole seconds, at least 1. The wait-until kept in Redis is rounded to the
+    microsecond, so a 1 s wait can read 1.0000004 s: that is still 1 s, not 2."""
+    return max(1, math.ceil(wait - 1e-3))
 
 def _template(name: str) -> Template:
     return Template((TEMPLATES / name).read_text(encoding="utf-8"))
@@ -69,7 +78,7 @@ def _safe_next(value: Any) -> str:
 
 # -- sign-in ---------------------------------------------------------------------------
 def _login_page(request: web.Request, *, next_url: str, token: str, error: str = "", name: str = "",
-                status: int = 200) -> web.Response:
+                status: int = 200, retry_after: float = 0.0) -> web.Response:
     nonce = secrets.token_urlsafe(16)
     css = (STATIC_DIR / "console.css").read_text(encoding="utf-8")
     body = _template("login.html").substitute(
@@ -79,6 +88,8 @@ def _login_page(request: web.Request, *, next_url: str, token: str, error: str =
         '<p class="login__error" role="alert">No console accounts are configured (AGENT_ACCOUNTS_FILE or AGENT_ACCOUNTS).</p>',
     )
     response = web.Response(text=body, status=status, headers=_headers(request, style_nonce=nonce))
+    if retry_after > 0:
+        response.headers["Retry-After"] = str(whole_seconds(retry_after))
     response.set_cookie(LOGIN_COOKIE, token, path="/console/login", httponly=True, samesite="Strict", max_age=3600,
                         secure=cookie_secure(request, request.app[CONSOLE_KEY].cookie_secure))
     return response
@@ -109,20 +120,40 @@ async def login_post(request: web.Request) -> web.Response:
     if not isinstance(name, str) or not isinstance(password, str) or not name.strip() or not password:
         return _login_page(request, next_url=next_url, token=token, status=400, error="Enter your name and password.")
     name = name.strip()[:MAX_NAME]
+    address = client_key(request)
     throttle = request.app[THROTTLE_KEY]
-    locked = await throttle.locked_for(name)
-    if locked > 0:
-        return _login_page(request, next_url=next_url, token=token, name=name, status=429,
-                           error=f"Too many failed sign-ins for this name. Try again in {int(locked) + 1} seconds.")
+
+    def too_many(wait: float) -> web.Response:
+        return _login_page(request, next_url=next_url, token=token, name=name, status=429, retry_after=wait,
+                           error=f"Too many failed sign-ins. Try again in {whole_seconds(wait)} seconds.")
+
+    wait = await throttle.wait(name, address)
+    if wait > 0:
+        return too_many(wait)  # refused before any password is checked
     accounts = request.app[CONSOLE_KEY].accounts
-    account = await asyncio.get_running_loop().run_in_executor(None, check_login, accounts, name, password[:MAX_PASSWORD])
+    try:
+        async with request.app[CHECKS_KEY].slot():
+            # Checked again, and the result recorded, while holding the slot: attempts queued
+            # behind this one see its failure, so a burst of simultaneous guesses gets no more
+            # tries than the same guesses one by one (give or take the slots running at once).
+            wait = await throttle.wait(name, address)
+            if wait > 0:
+                return too_many(wait)
+            account = await asyncio.get_running_loop().run_in_executor(
+                None, check_login, accounts, name, password[:MAX_PASSWORD])
+            if account is None:
+                wait = await throttle.failed(name, address)
+            else:
+                await throttle.succeeded(name, address)
+    except ChecksBusy:
+        return _login_page(request, next_url=next_url, token=token, name=name, status=429, retry_after=1,
+                           error="Too many sign-ins at once. Try again in a moment.")
     if account is None:
-        lockout = await throttle.failed(name)
-        log.warning("console: failed sign-in for %r from %s", name, request.remote)
-        error = (f"Too many failed sign-ins for this name. Try again in {int(lockout)} seconds." if lockout
-                 else "Wrong name or password.")
-        return _login_page(request, next_url=next_url, token=token, name=name, status=429 if lockout else 401, error=error)
-    await throttle.succeeded(name)
+        log.warning("console: failed sign-in for %r from %s", name, address)
+        if wait > 0:
+            return too_many(wait)
+        return _login_page(request, next_url=next_url, token=token, name=name, status=401,
+                           error="Wrong name or password.")
     sessions = request.app[SESSIONS_KEY]
     old = request.cookies.get(COOKIE)
     if old:
@@ -154,6 +185,7 @@ def _page(request: web.Request, *, page: str, title: str, main: str, ticket_id: 
         calls_enabled="true" if config.calls_enabled else "false",
         nav_queue=' aria-current="page"' if page == "queue" else "",
         nav_callbacks=' aria-current="page"' if page == "callbacks" else "",
+        nav_tickets=' aria-current="page"' if page == "tickets" else "",
     )
     return web.Response(text=body, headers=_headers(request))
 
@@ -191,7 +223,53 @@ async def call_page(request: web.Request) -> web.Response:
 
 
 async def callbacks_page(request: web.Request) -> web.Response:
-    return _page(request, page="callbacks", title="Callbacks", main=_template("callbacks.html").substitute())
+    session: Session = CURRENT_SESSION.get()  # type: ignore[assignment]
+    reason = calls_unavailable(request.app[CONSOLE_KEY], session)
+    notice = (f'<p class="notice" id="calls-unavailable" role="note">{html.escape(reason)}</p>' if reason else "")
+    return _page(request, page="callbacks", title="Callbacks",
+                 main=_template("callbacks.html").substitute(calls_notice=notice))
+
+
+def calls_unavailable(config, session: Session) -> Optional[str]:
+    """Why this specialist has no working "Call now", in words that say what to set; None if they have it."""
+    if not session.is_specialist:
+        return None  # agents make no callbacks; their buttons say so
+    missing = [name for name, value in (("TWILIO_ACCOUNT_SID", config.twilio_account_sid),
+                                        ("TWILIO_AUTH_TOKEN", config.twilio_auth_token),
+                                        ("TWILIO_CALLER_ID", config.twilio_caller_id)) if not value]
+    if missing:
+        names = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
+        return f"Outbound calls are not configured: set {names} to call customers from here."
+    account = config.accounts.get(session.name)
+    if account is None or not account.phone:
+        return ("Your account has no phone number, so \u201cCall now\u201d cannot ring you first: "
+                "add phone to your entry in AGENT_ACCOUNTS_FILE.")
+    return None
+
+
+STATUS_LABELS = {"open": "with the assistant", "handed_off": "waiting for a colleague", "resolved": "resolved",
+                 "closed": "closed"}  # as console.js shows them
+
+
+async def tickets_page(request: web.Request) -> web.Response:
+    """All tickets, searchable (reference, order, phone, e-mail, words) and filtered; the
+    results come from GET /api/tickets/search (bot.agent_api.search)."""
+    from bot.console.present import catalog_or_none
+    from bot.tickets.model import STATUSES
+
+    catalog = catalog_or_none(request.app[CONSOLE_KEY].catalog_path)
+    categories = sorted(((code, (cat or {}).get("label") or code) for code, cat in (catalog.categories.items() if catalog else ())),
+                        key=lambda item: item[1].lower())
+
+    def options(pairs) -> str:
+        return "".join(f'<option value="{html.escape(v)}">{html.escape(label)}</option>' for v, label in pairs)
+
+    main = _template("tickets.html").substitute(
+        status_options=options((s, STATUS_LABELS.get(s, s)) for s in STATUSES),
+        category_options=options(categories),
+        channel_options=options((("web", "Web chat"), ("voice", "Phone"), ("rest", "REST"))),
+    )
+    return _page(request, page="tickets", title="Tickets", main=main)
 
 
 def _not_found(request: web.Request, message: str) -> web.Response:

@@ -8,6 +8,9 @@
 * **Retried**: any answer but 2xx, or no answer in TICKETING_WEBHOOK_TIMEOUT seconds, is retried
   after TICKETING_WEBHOOK_RETRY_BASE x 2^(attempt-1) seconds (+-20 % jitter, at most
   TICKETING_WEBHOOK_RETRY_MAX), for as long as it takes.
+* **Only where configured**: redirects are not followed (a 3xx is a failed delivery, retried
+  like any other), so the signed body never goes anywhere but TICKETING_WEBHOOK_URL; that URL
+  must be https unless TICKETING_WEBHOOK_ALLOW_HTTP=1 (a receiver on this host or a test).
 * **Durable**: the outbox (bot.console.outbox) is written before anything is sent and an item
   is marked delivered only after a 2xx, so neither a receiver outage nor a restart loses one.
   Guarantee: at-least-once, with the idempotency key the receiver dedups on (a crash between
@@ -23,6 +26,7 @@ import logging
 import random
 import time
 from typing import Any, Dict, Optional
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -33,6 +37,19 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Signature"
 IDEMPOTENCY_HEADER = "X-Idempotency-Key"
 BATCH = 20
+
+
+def check_webhook_url(url: str, *, allow_http: bool) -> None:
+    """ValueError unless `url` is an absolute https URL (or http, when allowed)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise ValueError("TICKETING_WEBHOOK_URL is not a valid URL") from None
+    allowed = ("https", "http") if allow_http else ("https",)
+    if parts.scheme not in allowed or not parts.hostname:
+        hint = "" if allow_http else " (TICKETING_WEBHOOK_ALLOW_HTTP=1 allows http for a local receiver)"
+        raise ValueError(f"TICKETING_WEBHOOK_URL must be an https:// URL{hint}")
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -146,7 +163,9 @@ class WebhookDelivery:
         error = None
         try:
             assert self._session is not None
-            async with self._session.post(self.url, data=item.payload, headers=headers) as resp:
+            # No redirects: a 3xx must not carry the signed body elsewhere, nor count as delivered.
+            async with self._session.post(self.url, data=item.payload, headers=headers,
+                                          allow_redirects=False) as resp:
                 await resp.read()
                 if 200 <= resp.status < 300:
                     await self.outbox.delivered(item.key)

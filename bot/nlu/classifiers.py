@@ -85,6 +85,9 @@ class SafeLogisticRegressionClassifier(LogisticRegressionClassifier):
         rows = [self._features(m) for m in messages]
         return vstack([r if r is not None else csr_matrix((1, 0)) for r in rows], format="csr")
 
+    def _annotate(self, messages: List[Message], rows: List[csr_matrix]) -> None:
+        """Hook for subclasses: more parse data for the classified messages."""
+
     def process(self, messages: List[Message]) -> List[Message]:
         classifiable, rows = [], []
         for message in messages:
@@ -103,6 +106,7 @@ class SafeLogisticRegressionClassifier(LogisticRegressionClassifier):
                 message.set(INTENT, ranking[0], add_to_output=True)
                 message.set(INTENT_RANKING_KEY, ranking[:ranking_length] if ranking_length > 0 else ranking,
                             add_to_output=True)
+            self._annotate(classifiable, rows)
         for message in messages:
             if not any(message is m for m in classifiable):
                 intent = {"name": FALLBACK, "confidence": 1.0}

@@ -4,14 +4,20 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Dict, Optional
 
+from bot import clock
+
 STATUSES = ("open", "handed_off", "resolved", "closed")
 CALLBACK_STATUSES = ("not_offered", "offered", "opted_in", "opted_out", "cancelled")
 # Outcomes a specialist records on an opted-in callback (kept apart from the fixed status enum).
 CALLBACK_OUTCOMES = ("done", "no_answer", "cancelled")
+# A key fact the customer said they don't have ("I bought it in store, no order number"):
+# the slot holds this so the question isn't asked again; the ticket keeps null and lists
+# the fact under facts_unavailable.
+FACT_UNAVAILABLE = "unavailable"
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 def iso(moment: Optional[datetime] = None) -> str:

@@ -29,7 +29,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
 from bot.tickets.model import iso, utcnow
-from bot.tickets.store import TicketStore, callback_sort_key, day_of, handoff_sort_key, index_fields, to_ts
+from bot.tickets.store import (
+    SearchCollector, TicketSearch, TicketStore, callback_sort_key, day_of, handoff_sort_key, index_fields, to_ts,
+)
 
 # A ticket with no window still belongs on the callback list, after dated ones.
 NO_WINDOW_SCORE = math.inf
@@ -129,6 +131,23 @@ class RedisTicketStore(TicketStore):
         key = self._k("status", status) if status is not None else self._k("all")
         ids = await self._client().zrevrange(key, 0, limit - 1)
         return await self._load(ids)
+
+    async def search(self, search: TicketSearch) -> Dict[str, Any]:
+        # A scan over the ticket documents, newest first, in batches: the created-at index
+        # (`all`, or `status:{status}`) bounds it by status and date, and each document is
+        # matched by bot.tickets.store.search_matches. Acceptable at a contact centre's scale
+        # (thousands of tickets; MAX_SEARCH_SCAN caps one search); beyond that, RediSearch.
+        key = self._k("status", search.status) if search.status is not None else self._k("all")
+        high = "+inf" if search.created_to is None else f"({search.created_to}"
+        low = "-inf" if search.created_from is None else search.created_from
+        collector = SearchCollector(search)
+        start, batch = 0, 500
+        while True:
+            ids = await self._client().zrevrangebyscore(key, high, low, start=start, num=batch)
+            if not ids or not collector.add(await self._load(ids)) or len(ids) < batch:
+                break
+            start += batch
+        return collector.result()
 
     async def handoffs(self) -> List[Dict[str, Any]]:
         ids = await self._client().zrevrange(self._k("handoffs"), 0, -1)

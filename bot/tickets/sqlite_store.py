@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 from bot.sqlite_worker import SQLiteWorker
 from bot.tickets.model import iso, utcnow
-from bot.tickets.store import TicketStore, day_of, index_fields, to_ts
+from bot.tickets.store import SearchCollector, TicketSearch, TicketStore, day_of, index_fields, to_ts
 
 T = TypeVar("T")
 
@@ -140,6 +140,36 @@ class SQLiteTicketStore(TicketStore):
         sql += " ORDER BY created_at DESC, ticket_id DESC LIMIT ?"
         args.append(int(limit))
         return self._docs(await self._run(lambda conn: conn.execute(sql, args).fetchall()))
+
+    async def search(self, search: TicketSearch) -> Dict[str, Any]:
+        # The indexed columns narrow the candidates (status, creation time); the rest of the
+        # match (category, channel, text) is bot.tickets.store.search_matches on each document,
+        # read newest first on the worker thread: at a contact centre's volume (thousands of
+        # tickets) a full-text index would cost more in upkeep than this scan.
+        where, args = [], []
+        if search.status is not None:
+            where.append("status = ?")
+            args.append(search.status)
+        if search.created_from is not None:
+            where.append("created_at >= ?")
+            args.append(search.created_from)
+        if search.created_to is not None:
+            where.append("created_at < ?")
+            args.append(search.created_to)
+        sql = "SELECT doc FROM tickets" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY created_at DESC, ticket_id DESC"
+
+        def scan(conn: sqlite3.Connection) -> Dict[str, Any]:
+            collector = SearchCollector(search)
+            cursor = conn.execute(sql, args)
+            while True:
+                rows = cursor.fetchmany(500)
+                if not rows or not collector.add(json.loads(row[0]) for row in rows):
+                    break
+            cursor.close()
+            return collector.result()
+
+        return await self._run(scan)
 
     async def handoffs(self) -> List[Dict[str, Any]]:
         sql = (

@@ -7,8 +7,10 @@ so SQLite and Redis cannot disagree about what "open callback" or "issue key" me
 from __future__ import annotations
 
 import abc
+import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 from bot.tickets.model import issue_key
 
@@ -39,6 +41,12 @@ class TicketStore(abc.ABC):
         self, conversation_id: Optional[str] = None, status: Optional[str] = None, limit: int = 100
     ) -> List[Dict[str, Any]]:
         """Newest created first."""
+
+    @abc.abstractmethod
+    async def search(self, search: "TicketSearch") -> Dict[str, Any]:
+        """The agents' ticket list: tickets matching `search` (see `search_matches`), newest
+        created first, one page of them. Returns {"tickets": [...], "total": matches counted,
+        "offset", "limit", "truncated": True if the scan stopped at MAX_SEARCH_SCAN documents}."""
 
     @abc.abstractmethod
     async def handoffs(self) -> List[Dict[str, Any]]:
@@ -130,3 +138,117 @@ def callback_sort_key(ticket: Dict[str, Any]):
     start = index_fields(ticket)["callback_window_start"]
     return (start is None, start or 0.0, ticket["ticket_id"])
 
+
+
+# -- the agents' ticket search (both backends) -----------------------------------------------
+MAX_SEARCH_PAGE = 100      # tickets per page, at most
+MAX_SEARCH_SCAN = 20_000   # documents examined per search, at most (then "truncated")
+
+
+@dataclass(frozen=True)
+class TicketSearch:
+    """What an agent looks for. `text`: a reference, order number, phone number or e-mail as a
+    customer quotes it, or words from the demand, transcript or notes. Dates are epoch seconds:
+    created_from inclusive, created_to exclusive."""
+    text: Optional[str] = None
+    status: Optional[str] = None
+    category: Optional[str] = None
+    channel: Optional[str] = None
+    created_from: Optional[float] = None
+    created_to: Optional[float] = None
+    offset: int = 0
+    limit: int = 25
+
+
+def _digits(value: Any) -> str:
+    return re.sub(r"\D", "", value if isinstance(value, str) else "")
+
+
+def _compact(value: Any) -> str:
+    """'C 2026 1122 0007', 'c-20261122-0007' -> 'c202611220007'; 'ORD 4400918' -> 'ord4400918'."""
+    return re.sub(r"[\s\-_./]", "", value.lower()) if isinstance(value, str) else ""
+
+
+def _haystack(ticket: Dict[str, Any]) -> str:
+    facts = ticket.get("facts") or {}
+    customer = ticket.get("customer") or {}
+    parts: List[Any] = [ticket.get("ticket_id"), ticket.get("customer_demand"), ticket.get("category"),
+                        ticket.get("sub_reason"), customer.get("phone"), customer.get("email"),
+                        *facts.values()]
+    parts += [line.get("text") for line in ticket.get("transcript") or [] if isinstance(line, dict)]
+    parts += [h.get("note") for h in ticket.get("history") or [] if isinstance(h, dict)]
+    return "\n".join(str(p) for p in parts if p).lower()
+
+
+def _quotes_identifier(ticket: Dict[str, Any], text: str) -> bool:
+    """A reference, order number or phone number typed with other spacing or punctuation."""
+    compact, digits = _compact(text), _digits(text)
+    facts = ticket.get("facts") or {}
+    ticket_id, order_id = _compact(ticket.get("ticket_id")), _compact(facts.get("order_id"))
+    if len(compact) >= 6 and compact in ticket_id:
+        return True
+    if order_id and (compact == order_id or (len(digits) >= 5 and digits == _digits(order_id))):
+        return True
+    phone = _digits((ticket.get("customer") or {}).get("phone"))
+    national = digits.lstrip("0")  # "07700 900123" is "+44 7700 900123"
+    if phone and len(national) >= 6 and len(digits) >= len(compact) - 1 and phone.endswith(national):
+        return True
+    return False
+
+
+def text_matches(ticket: Dict[str, Any], text: Optional[str]) -> bool:
+    terms = (text or "").lower().split()
+    if not terms:
+        return True
+    if _quotes_identifier(ticket, text or ""):
+        return True
+    haystack = _haystack(ticket)
+    return all(term in haystack for term in terms)
+
+
+def search_matches(ticket: Dict[str, Any], search: TicketSearch) -> bool:
+    """The one definition of a match, so SQLite and Redis cannot disagree (each backend may
+    narrow the candidates first, e.g. by status or creation time in an index)."""
+    if search.status is not None and ticket.get("status") != search.status:
+        return False
+    if search.category is not None and ticket.get("category") != search.category:
+        return False
+    if search.channel is not None and ticket.get("channel") != search.channel:
+        return False
+    created = to_ts(ticket.get("created_at"))
+    if search.created_from is not None and (created is None or created < search.created_from):
+        return False
+    if search.created_to is not None and (created is None or created >= search.created_to):
+        return False
+    return text_matches(ticket, search.text)
+
+
+class SearchCollector:
+    """Feeds on candidates newest first; keeps the requested page and counts the matches."""
+
+    def __init__(self, search: TicketSearch) -> None:
+        self.search = search
+        self.limit = max(1, min(int(search.limit), MAX_SEARCH_PAGE))
+        self.offset = max(0, int(search.offset))
+        self.page: List[Dict[str, Any]] = []
+        self.total = 0
+        self.scanned = 0
+        self.truncated = False
+
+    def add(self, tickets: Iterable[Dict[str, Any]]) -> bool:
+        """False once no more candidates should be read (the scan cap)."""
+        for ticket in tickets:
+            if self.scanned >= MAX_SEARCH_SCAN:
+                self.truncated = True
+                return False
+            self.scanned += 1
+            if not search_matches(ticket, self.search):
+                continue
+            if self.offset <= self.total < self.offset + self.limit:
+                self.page.append(ticket)
+            self.total += 1
+        return True
+
+    def result(self) -> Dict[str, Any]:
+        return {"tickets": self.page, "total": self.total, "offset": self.offset, "limit": self.limit,
+                "truncated": self.truncated}

@@ -22,6 +22,9 @@ manager so it is always released::
         async for message in messages:
             ...
 
+Every published message's ``text`` is masked (card numbers, the catalog's sensitive
+patterns) before it leaves the publisher.
+
 Iteration ends when the hub closes or the subscriber falls too far behind (``overflowed``);
 a consumer that ends that way should resynchronise (the web chat reloads its history).
 """
@@ -35,6 +38,8 @@ from collections import defaultdict
 from typing import Any, AsyncIterator, Dict, Optional, Set, Tuple
 
 from aiohttp import web
+
+from bot.privacy import mask_secrets
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +150,15 @@ class _Fanout:
 
 
 def _stamp(conversation_id: str, message: Message) -> Message:
+    """The message as it leaves this process: with its conversation, and its text masked with
+    the function that masks storage (bot/privacy.py). Masking here covers every publish path
+    (a customer's card number typed during a hand-off, an agent pasting one) in one place."""
     if not isinstance(message, dict):
         raise TypeError("a hub message must be a dict")
-    return {**message, "conversation_id": conversation_id}
+    stamped = {**message, "conversation_id": conversation_id}
+    if isinstance(stamped.get("text"), str):
+        stamped["text"] = mask_secrets(stamped["text"])
+    return stamped
 
 
 class Hub(_Fanout):

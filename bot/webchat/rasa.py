@@ -11,6 +11,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.agent_api.config import CONFIG_KEY, HTTP_KEY
+from bot.channels.identity import GATEWAY_HEADER, WEB, gateway_proof
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,21 @@ TURN_TIMEOUT = 30.0
 
 class RasaUnavailable(Exception):
     """Rasa could not be reached, timed out, or answered with an error."""
+
+
+class RasaRateLimited(Exception):
+    """Rasa's REST channel said 429: the customer is to slow down, not told Rasa is down."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited, retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+def _retry_after(resp: aiohttp.ClientResponse) -> float:
+    try:
+        return max(1.0, float(resp.headers.get("Retry-After") or 1))
+    except ValueError:
+        return 1.0
 
 
 def _base(app: web.Application) -> str:
@@ -39,6 +55,8 @@ def _conversation_url(app: web.Application, conversation_id: str, suffix: str) -
 async def _call(app: web.Application, method: str, url: str, *, timeout: float, **kwargs: Any) -> Any:
     try:
         async with app[HTTP_KEY].request(method, url, timeout=aiohttp.ClientTimeout(total=timeout), **kwargs) as resp:
+            if resp.status == 429:
+                raise RasaRateLimited(_retry_after(resp))
             if resp.status >= 300:
                 body = (await resp.text())[:300]
                 log.warning("rasa %s %s -> HTTP %s: %s", method, url.split("?")[0], resp.status, body)
@@ -50,9 +68,16 @@ async def _call(app: web.Application, method: str, url: str, *, timeout: float, 
 
 
 async def send_turn(app: web.Application, conversation_id: str, text: str) -> List[Dict[str, Any]]:
-    """One customer message through the REST channel; the bot's replies (empty while paused)."""
-    body = {"sender": conversation_id, "message": text, "metadata": {"channel": "web"}}
-    replies = await _call(app, "POST", f"{_base(app)}/webhooks/rest/webhook", json=body, timeout=TURN_TIMEOUT)
+    """One customer message through the REST channel; the bot's replies (empty while paused).
+
+    The REST channel drops a client's `channel`; the gateway proves itself with a key derived
+    from RASA_TOKEN (bot/channels/identity.py), so its "web" is kept. Raises RasaRateLimited
+    on Rasa's 429."""
+    body = {"sender": conversation_id, "message": text, "metadata": {"channel": WEB}}
+    proof = gateway_proof(app[CONFIG_KEY].rasa_token)
+    headers = {GATEWAY_HEADER: proof} if proof else None
+    replies = await _call(app, "POST", f"{_base(app)}/webhooks/rest/webhook", json=body, headers=headers,
+                          timeout=TURN_TIMEOUT)
     if not isinstance(replies, list):
         raise RasaUnavailable("unexpected reply from the REST channel")
     return [r for r in replies if isinstance(r, dict)]

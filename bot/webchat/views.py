@@ -1,21 +1,34 @@
 """Handlers for the customer's web chat (public, under /chat) and the agents' message path
-(bearer-protected, under /api)."""
+(bearer-protected, under /api).
+
+A customer's conversation is named by the server: ``POST /chat/api/conversations`` issues
+the id and sets the HttpOnly conversation cookie (bot/webchat/conversation_cookie.py) that
+posting, the history and the WebSocket require (401 without it). Ids are never in a query
+string. Browsers' requests must come from the service's own origin or a configured one
+(403 otherwise). Per-client-address limits: bot/webchat/client_limits.py."""
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import math
 import re
 import time
 import weakref
 from pathlib import Path
 from typing import Any, Dict
 
+from urllib.parse import urlsplit
+
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.agent_api.middlewares import ApiError
-from bot.agent_api.views import _agent
-from bot.webchat import rasa, transcript
+from bot.agent_api.config import STORE_KEY
+from bot.agent_api.middlewares import CURRENT_SESSION, ApiError
+from bot.agent_api.views import _agent, shown_name
+from bot.privacy import mask_secrets
+from bot.webchat import conversation_cookie, rasa, transcript
+from bot.webchat.client_limits import LIMITS_KEY, TooMany
+from bot.webchat.config import WebchatConfig
 from bot.webchat.hub import HUB_KEY, HubError, Subscription
 
 log = logging.getLogger(__name__)
@@ -32,12 +45,17 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 _ANY_CONVERSATION = re.compile(r"[\w:+.@=-]{1,200}")
 
 WEBSOCKETS_KEY = web.AppKey("webchat_websockets", weakref.WeakSet)
+WEBCHAT_KEY = web.AppKey("webchat_config", WebchatConfig)
+SLOW_DOWN = "You're sending messages faster than we can answer. Please wait a moment and try again."
+NO_CONVERSATION = "no chat conversation: start one with POST chat/api/conversations"
 
 # The chat page only talks to its own origin.
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self' {ws}; base-uri 'none'; form-action 'self'; object-src 'none'"
+    "connect-src 'self' {ws}; base-uri 'none'; form-action 'self'; object-src 'none'; "
+    "frame-ancestors {frame_ancestors}"
 )
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-:\[\]]{1,255}")
 
 
 # -- input -----------------------------------------------------------------------
@@ -78,13 +96,18 @@ async def read_json(request: web.Request, limit: int = MAX_BODY) -> Dict[str, An
 async def chat_page(request: web.Request) -> web.StreamResponse:
     host = request.host if re.fullmatch(r"[A-Za-z0-9.\-:\[\]]{1,255}", request.host or "") else ""
     ws = f"ws://{host} wss://{host}" if host else ""
+    # Nobody may frame the page (clickjacking) unless configured: CHAT_FRAME_ANCESTORS.
+    ancestors = [a for a in request.app[WEBCHAT_KEY].frame_ancestors if _ORIGIN.fullmatch(a)]
     headers = {
         "Content-Type": "text/html; charset=utf-8",
         "Cache-Control": "no-cache",
-        "Content-Security-Policy": _CSP.format(ws=ws).replace(" ;", ";"),
+        "Content-Security-Policy": _CSP.format(ws=ws, frame_ancestors=" ".join(ancestors) or "'none'").replace(" ;", ";"),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
     }
+    if not ancestors:
+        # For browsers without CSP frame-ancestors; it cannot express a list of origins.
+        headers["X-Frame-Options"] = "DENY"
     return web.FileResponse(STATIC_DIR / "chat.html", headers=headers)
 
 
@@ -102,22 +125,100 @@ async def static_file(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(STATIC_DIR / name, headers=headers)
 
 
+# -- who is asking ------------------------------------------------------------------
+def origin_allowed(request: web.Request) -> bool:
+    """A browser's request (it always sends Origin on WebSockets and POSTs) must come from
+    this service's own origin or a configured one. No Origin: not a browser, so no victim's
+    cookie rides along; the cookie check still applies. Scheme-blind for the own host: behind
+    a TLS-terminating proxy the service itself only sees http."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    origin = origin.strip().rstrip("/").lower()
+    if origin in request.app[WEBCHAT_KEY].allowed_origins:
+        return True
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and parts.netloc == (request.host or "").lower()
+
+
+def _check_origin(request: web.Request) -> None:
+    if not origin_allowed(request):
+        raise ApiError(403, "this origin may not use the chat")
+
+
+def _cookie_conversation(request: web.Request) -> str:
+    """The conversation the request's cookie proves (401 without a valid one)."""
+    conversation_id = conversation_cookie.verify(_key(request.app), request.cookies.get(conversation_cookie.COOKIE))
+    if conversation_id is None:
+        raise ApiError(401, NO_CONVERSATION)
+    return conversation_id
+
+
+def _key(app: web.Application) -> bytes:
+    return app[KEY_KEY]
+
+
+KEY_KEY = web.AppKey("webchat_cookie_key", bytes)
+
+
+def too_many(message: str, retry_after: float) -> web.Response:
+    retry = max(1, math.ceil(retry_after))
+    return web.json_response({"error": message, "retry_after": retry}, status=429, headers={"Retry-After": str(retry)})
+
+
 # -- customer API ----------------------------------------------------------------
+async def new_conversation(request: web.Request) -> web.Response:
+    """POST /chat/api/conversations: a new conversation, its id, and its cookie."""
+    _check_origin(request)
+    limits = request.app[LIMITS_KEY]
+    try:
+        limits.new_conversation(limits.client(request))
+    except TooMany as exc:
+        return too_many(exc.message, exc.retry_after)
+    config = request.app[WEBCHAT_KEY]
+    conversation_id = conversation_cookie.new_conversation_id()
+    response = web.json_response({"conversation_id": conversation_id}, status=201, headers={"Cache-Control": "no-store"})
+    conversation_cookie.set_cookie(
+        response, conversation_cookie.issue(_key(request.app), conversation_id, config.cookie_max_age),
+        config.cookie_max_age, config.cookie_secure,
+    )
+    return response
+
+
 async def post_message(request: web.Request) -> web.Response:
     body = await read_json(request)
-    conversation_id = chat_conversation_id(body.get("conversation_id"))
+    # Optional (the cookie names the conversation), but when given it must be well-formed.
+    claimed = chat_conversation_id(body["conversation_id"]) if "conversation_id" in body else None
     text = body.get("text")
     if text is None:
         text = ""
     if not isinstance(text, str):
         raise ApiError(400, "'text' must be a string")
+    _check_origin(request)
+    conversation_id = _cookie_conversation(request)
+    if claimed is not None and claimed != conversation_id:
+        # This tab shows another conversation than the browser's cookie now names (one
+        # started in another tab): don't put the message into the wrong one.
+        raise ApiError(409, "this page shows another conversation; reload it")
     app = request.app
+    limits = app[LIMITS_KEY]
     try:
-        replies = await rasa.send_turn(app, conversation_id, text)
-    except rasa.RasaUnavailable:
-        raise ApiError(502, UNREACHABLE) from None
+        reservation = await _reserve_handoff(app, limits, limits.client(request), conversation_id)
+    except TooMany as exc:
+        return too_many(exc.message, exc.retry_after)
+    handed_off_now = False
+    try:
+        try:
+            replies = await rasa.send_turn(app, conversation_id, text)
+        except rasa.RasaRateLimited as exc:
+            return too_many(SLOW_DOWN, exc.retry_after)
+        except rasa.RasaUnavailable:
+            raise ApiError(502, UNREACHABLE) from None
+        shown = transcript.from_replies(replies)
+        handed_off_now = shown["handoff"] is not None
+    finally:
+        limits.settle_handoff(reservation, handed_off_now)
 
-    shown = transcript.from_replies(replies)
     handoff = shown["handoff"]
     status: Dict[str, Any] = {
         "ticket_id": handoff["ticket_id"] if handoff else None,
@@ -133,7 +234,7 @@ async def post_message(request: web.Request) -> web.Response:
             status = transcript.status_of(await rasa.get_tracker(app, conversation_id, include_events="NONE"))
     except rasa.RasaUnavailable:
         # The message got through; only the status is unknown. Don't make the customer resend.
-        log.warning("conversation %s: message delivered but the tracker could not be read", conversation_id)
+        log.warning("a chat message was delivered but the tracker could not be read")
 
     # Paused before this message (no reply, and not the message that caused the hand-off):
     # it is for the colleague, so tell whoever is watching this conversation.
@@ -148,6 +249,22 @@ async def post_message(request: web.Request) -> web.Response:
     })
 
 
+async def _reserve_handoff(app: web.Application, limits, client: str, conversation_id: str):
+    """A hand-off reservation for this turn (see client_limits). Over budget, a conversation
+    already with a person still gets through: the bot is silent there, it cannot hand off
+    again, and the customer must be able to talk to their colleague."""
+    try:
+        return limits.reserve_handoff(client)
+    except TooMany:
+        try:
+            paused = transcript.status_of(await rasa.get_tracker(app, conversation_id, include_events="NONE"))["handed_off"]
+        except (rasa.RasaUnavailable, rasa.RasaRateLimited):
+            paused = False
+        if paused:
+            return None
+        raise
+
+
 async def _publish_agents(app: web.Application, conversation_id: str, message: Dict[str, Any]) -> None:
     try:
         await app[HUB_KEY].publish_agents(conversation_id, message)
@@ -157,37 +274,46 @@ async def _publish_agents(app: web.Application, conversation_id: str, message: D
 
 
 async def history(request: web.Request) -> web.Response:
-    conversation_id = chat_conversation_id(request.query.get("conversation_id"))
+    conversation_id = _cookie_conversation(request)
     try:
         tracker = await rasa.get_tracker(request.app, conversation_id)
-    except rasa.RasaUnavailable:
+    except (rasa.RasaUnavailable, rasa.RasaRateLimited):
         raise ApiError(502, UNREACHABLE) from None
-    return web.json_response(transcript.from_tracker(tracker))
+    return web.json_response({"conversation_id": conversation_id, **transcript.from_tracker(tracker)},
+                             headers={"Cache-Control": "no-store"})
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
     """Pushes what is published for this conversation (agent messages, status) to the page."""
-    conversation_id = chat_conversation_id(request.query.get("conversation_id"))
     ws = web.WebSocketResponse(heartbeat=25.0)
     if not ws.can_prepare(request).ok:
         raise ApiError(400, "expected a WebSocket upgrade")
-    registry = request.app[WEBSOCKETS_KEY]
-    # Subscribe before the handshake completes: once the client is connected, nothing
-    # published for it can be missed.
-    async with request.app[HUB_KEY].subscribe(conversation_id) as subscription:
-        await ws.prepare(request)
-        registry.add(ws)
-        forward = asyncio.create_task(_forward(subscription, ws))
-        try:
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT and msg.data == "ping":
-                    await ws.send_json({"type": "pong"})
-                # Anything else from the page is ignored: messages go through POST, which
-                # validates them and hands them to Rasa.
-        finally:
-            registry.discard(ws)
-            forward.cancel()
-            await asyncio.gather(forward, return_exceptions=True)
+    _check_origin(request)
+    conversation_id = _cookie_conversation(request)
+    limits = request.app[LIMITS_KEY]
+    client = limits.client(request)
+    if not limits.open_socket(client):
+        return too_many("too many open chat connections from your address", 30)
+    try:
+        registry = request.app[WEBSOCKETS_KEY]
+        # Subscribe before the handshake completes: once the client is connected, nothing
+        # published for it can be missed.
+        async with request.app[HUB_KEY].subscribe(conversation_id) as subscription:
+            await ws.prepare(request)
+            registry.add(ws)
+            forward = asyncio.create_task(_forward(subscription, ws))
+            try:
+                async for msg in ws:
+                    if msg.type == WSMsgType.TEXT and msg.data == "ping":
+                        await ws.send_json({"type": "pong"})
+                    # Anything else from the page is ignored: messages go through POST, which
+                    # validates them and hands them to Rasa.
+            finally:
+                registry.discard(ws)
+                forward.cancel()
+                await asyncio.gather(forward, return_exceptions=True)
+    finally:
+        limits.close_socket(client)
     return ws
 
 
@@ -221,19 +347,54 @@ async def agent_message(request: web.Request) -> web.Response:
         raise ApiError(400, "'text' must be a non-empty string")
     if len(text) > MAX_AGENT_TEXT:
         raise ApiError(400, f"'text' is longer than {MAX_AGENT_TEXT} characters")
+    await _may_write(request, conversation_id, agent)
     try:
-        await rasa.append_agent_message(request.app, conversation_id, agent, text)
-    except rasa.RasaUnavailable as exc:
+        # The customer sees the agent's display name, not their account name.
+        sent = await post_agent_message(request.app, conversation_id, shown_name(request.app, agent), text)
+    except (rasa.RasaUnavailable, rasa.RasaRateLimited) as exc:
         # Not recorded means not sent: the customer must never see what the transcript lacks.
         raise ApiError(502, f"rasa unreachable or refused the message: {exc}") from None
-    message = {"type": "message", "role": "agent", "agent": agent, "text": text, "at": time.time()}
-    published = True
-    try:
-        await request.app[HUB_KEY].publish(conversation_id, message)
-    except HubError as exc:
-        published = False
-        log.warning("conversation %s: agent message recorded but not pushed live: %s", conversation_id, exc)
+    message = sent["message"]
     return web.json_response(
-        {"conversation_id": conversation_id, "message": {**message, "conversation_id": conversation_id}, "published": published},
+        {"conversation_id": conversation_id, "message": {**message, "conversation_id": conversation_id},
+         "published": sent["published"]},
         status=201,
     )
+
+
+async def post_agent_message(app: web.Application, conversation_id: str, shown_as: str, text: str) -> Dict[str, Any]:
+    """The one path a colleague's words take to a customer (their messages, and the agent
+    service's resolution and hand-back notices, bot/agent_api/views.py): masked, recorded in
+    Rasa's tracker as a bot message with metadata.agent (the transcript, and what a reload
+    shows), then pushed to the open chat page. `shown_as` is the name the customer sees.
+    Raises rasa.RasaUnavailable / RasaRateLimited when it could not be recorded (then nothing
+    was pushed). Returns {"message": the pushed message, "published": pushed live or not}."""
+    # Masked like everything stored: the transcript and the live feed say the same.
+    text = mask_secrets(text)
+    await rasa.append_agent_message(app, conversation_id, shown_as, text)
+    message = {"type": "message", "role": "agent", "agent": shown_as, "text": text, "at": time.time()}
+    published = True
+    try:
+        await app[HUB_KEY].publish(conversation_id, message)
+    except HubError as exc:
+        published = False
+        log.warning("an agent message was recorded but not pushed live: %s", exc)
+    return {"message": message, "published": published}
+
+
+async def _may_write(request: web.Request, conversation_id: str, agent: str) -> None:
+    """Only the colleague who has the conversation writes into it: its latest ticket is
+    handed off and claimed by this agent. A bearer-token holder names the agent, who must be
+    a real console account (a session is its own agent, see `_agent`)."""
+    from bot.console.keys import CONSOLE_KEY  # bot.console imports bot.agent_api
+
+    if CURRENT_SESSION.get() is None:
+        console = request.app.get(CONSOLE_KEY)
+        if console is None or agent not in console.accounts:
+            raise ApiError(403, f"'agent' must name an agent account; {agent!r} is none")
+    latest = await request.app[STORE_KEY].find(conversation_id=conversation_id, limit=1)
+    if not latest or latest[0].get("status") != "handed_off":
+        raise ApiError(409, "this conversation is not handed off to a person")
+    ticket = latest[0]
+    if ticket.get("assignee") != agent:
+        raise ApiError(403, f"claim ticket {ticket.get('ticket_id')} before writing to the customer")

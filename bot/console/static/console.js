@@ -206,6 +206,9 @@
         idNode, el("span", { className: "card__title", "data-field": "category", text: title }), meta]),
       chips(t)
     ]);
+    if (view.handoff_reason) {
+      item.appendChild(el("p", { className: "reason", "data-field": "handoff-reason" }, [el("b", { text: "Handed off: " }), view.handoff_reason]));
+    }
     if (t.customer_demand) item.appendChild(el("blockquote", { className: "demand", "data-field": "demand", text: t.customer_demand }));
     item.appendChild(el("div", { className: "grid" }, [factsBlock(t), remedyBlock(t), callbackBlock(t), priorityBlock(t)]));
     item.appendChild(disclosuresBlock(t));
@@ -278,10 +281,14 @@
       var cb = t.callback || {};
       var state = windowState(cb);
       var buttons = el("div", { className: "card__actions" });
+      // Without Twilio settings there is no button; the page's notice (#calls-unavailable) says
+      // what to set. Without a phone on the account the button stays, disabled, saying why.
+      var unavailable = $("calls-unavailable");
       if (CALLS_ENABLED) {
         var call = el("button", { type: "button", className: "btn btn--primary", "data-action": "call", text: "Call now" });
-        call.disabled = !specialist || !message.open_now;
-        call.title = !specialist ? "Only specialists make callbacks" : !message.open_now ? "Outside business hours" : "Rings your phone, then the customer";
+        call.disabled = !specialist || !message.open_now || !!unavailable;
+        call.title = !specialist ? "Only specialists make callbacks" : unavailable ? unavailable.textContent
+          : !message.open_now ? "Outside business hours" : "Rings your phone, then the customer";
         call.addEventListener("click", function () {
           act(call, api("POST", "/api/callbacks/" + encodeURIComponent(t.ticket_id) + "/call", {})).then(function (data) {
             toast("Calling your phone (" + data.call.to + "); when you answer, Twilio dials the customer. Call " + data.call.sid + ".", "info");
@@ -341,9 +348,15 @@
     $("handback").disabled = !handedOff;
     $("resolve").disabled = closed;
     var voice = t.channel === "voice";
-    var chatOpen = handedOff && !voice;
+    // Only the colleague who claimed the hand-off writes to the customer (the server refuses
+    // anyone else too): before Claim the composer is off and says why.
+    var mine = t.assignee === ME.name;
+    var chatOpen = handedOff && !voice && mine;
     $("chat-text").disabled = !chatOpen;
     $("chat-send").disabled = !chatOpen;
+    var hint = $("chat-claim-hint");
+    hint.hidden = !(handedOff && !voice && !mine);
+    hint.textContent = "Claim the ticket to write to the customer" + (t.assignee && !mine ? " (" + t.assignee + " has it now: Take over)." : ".");
     $("chat-note").textContent = voice
       ? "Phone call " + t.conversation_id + (t.customer && t.customer.phone ? " from " + t.customer.phone : "") + ": what was said to the assistant before the transfer."
       : handedOff ? "You are talking to the customer live; the assistant stays silent until you hand the conversation back."
@@ -417,6 +430,67 @@
     });
   }
 
+  // ---- ticket list (search) -------------------------------------------------------------------
+  var FILTERS = ["q", "status", "category", "channel", "from", "to"];
+  var listPage = 1;
+
+  function searchParams() {
+    var params = new URLSearchParams();
+    FILTERS.forEach(function (name) {
+      var field = $("ticket-search").elements[name];
+      if (field && field.value.trim()) params.set(name, field.value.trim());
+    });
+    return params;
+  }
+
+  function runSearch(page) {
+    listPage = page || 1;
+    var params = searchParams();
+    if (listPage > 1) params.set("page", String(listPage));
+    // The address keeps the search: a reload or a shared link shows the same list.
+    window.history.replaceState(null, "", "/console/tickets" + (params.toString() ? "?" + params.toString() : ""));
+    return act($("search-go"), api("GET", "/api/tickets/search?" + params.toString())).then(renderTicketList, function () {});
+  }
+
+  function renderTicketList(data) {
+    var rows = $("tickets");
+    rows.textContent = "";
+    (data.tickets || []).forEach(function (t) {
+      var view = t.view || {};
+      var customer = t.customer || {};
+      var facts = t.facts || {};
+      rows.appendChild(el("tr", { "data-ticket-id": t.ticket_id }, [
+        el("td", {}, [el("a", { href: "/console/tickets/" + encodeURIComponent(t.ticket_id), text: t.ticket_id })]),
+        el("td", { text: when(t.created_at) }),
+        el("td", { "data-field": "status", text: label(t.status) + (t.assignee ? " · " + t.assignee : "") }),
+        el("td", { text: (view.category_label || words(t.category)) + (facts.order_id ? " · " + facts.order_id : "") }),
+        el("td", { text: label(t.channel) }),
+        el("td", { text: [customer.phone, customer.email].filter(Boolean).join(" · ") || "—" }),
+        el("td", { text: t.customer_demand || "" })
+      ]));
+    });
+    var total = data.total || 0;
+    $("tickets-table").hidden = !total || !(data.tickets || []).length;
+    $("tickets-empty").hidden = total > 0;
+    $("tickets-count").textContent = "(" + total + (data.truncated ? "+" : "") + ")";
+    $("tickets-page").textContent = total ? "page " + data.page + " of " + data.pages : "";
+    $("tickets-prev").hidden = data.page <= 1;
+    $("tickets-next").hidden = data.page >= data.pages;
+  }
+
+  function setupTicketsPage() {
+    var form = $("ticket-search");
+    var given = new URLSearchParams(window.location.search);
+    FILTERS.forEach(function (name) { if (given.get(name) && form.elements[name]) form.elements[name].value = given.get(name); });
+    form.addEventListener("submit", function (event) { event.preventDefault(); runSearch(1); });
+    ["status", "category", "channel", "from", "to"].forEach(function (name) {
+      form.elements[name].addEventListener("change", function () { runSearch(1); });
+    });
+    $("tickets-prev").addEventListener("click", function () { runSearch(listPage - 1); });
+    $("tickets-next").addEventListener("click", function () { runSearch(listPage + 1); });
+    runSearch(parseInt(given.get("page") || "1", 10) || 1);
+  }
+
   // ---- the live socket --------------------------------------------------------------------------
   var retry = 1000;
   function connect() {
@@ -456,5 +530,6 @@
   }
 
   if (PAGE === "ticket") setupTicketPage();
-  if (PAGE === "queue" || PAGE === "ticket" || PAGE === "callbacks") connect();
+  if (PAGE === "tickets") setupTicketsPage();
+  if (PAGE === "queue" || PAGE === "ticket" || PAGE === "callbacks" || PAGE === "tickets") connect();
 })();

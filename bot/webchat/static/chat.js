@@ -1,9 +1,12 @@
 /* Northwind web chat: the customer's side. Vanilla JS, no dependencies.
  *
- * The conversation id is made here (crypto.randomUUID()) and kept in localStorage, so a
- * reload shows the same conversation. Messages go to POST api/messages; the history comes
- * from GET api/history; a WebSocket (ws) brings messages from a colleague in real time.
- * Every text is inserted with textContent, never as HTML.
+ * The server starts the conversation (POST api/conversations) and keeps it in an HttpOnly
+ * cookie, which is what lets this browser read and write it: a reload shows the same
+ * conversation. The id (not a secret) is also kept in localStorage and sent with each
+ * message, so a tab still showing a conversation that another tab replaced gets a 409
+ * instead of writing into the new one. Messages go to POST api/messages; the history comes from GET
+ * api/history; a WebSocket (ws) brings messages from a colleague in real time. Every text
+ * is inserted with textContent, never as HTML.
  */
 (function () {
   "use strict";
@@ -11,6 +14,8 @@
   var STORAGE_KEY = "northwind-chat-conversation-id";
   var UNREACHABLE = "We couldn't reach the assistant, please try again.";
   var TOO_LONG = "That message is too long to send. Please shorten it and try again.";
+  var TOO_FAST = "You're sending messages faster than we can answer. Please wait a moment and try again.";
+  var STALE = "This conversation was replaced in another window. Please reload the page.";
 
   // All URLs relative to where this script was served from ({base}/static/chat.js).
   var base = new URL("..", document.currentScript.src);
@@ -31,31 +36,27 @@
   var state = { handedOff: false, queue: Promise.resolve(), pending: 0 };
 
   // ---- conversation id ------------------------------------------------------------
-  function newUuid() {
-    if (window.crypto && typeof window.crypto.randomUUID === "function") {
-      return window.crypto.randomUUID();
-    }
-    // randomUUID needs a secure context (https or localhost); getRandomValues does not.
-    var b = window.crypto.getRandomValues(new Uint8Array(16));
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
-    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  var conversation = { id: null };
+
+  function useConversation(id) {
+    conversation.id = id;
+    root.setAttribute("data-conversation-id", id);
+    try { window.localStorage.setItem(STORAGE_KEY, id); } catch (e) { /* storage disabled */ }
   }
 
-  var UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-  function loadConversationId() {
-    var stored = null;
-    try { stored = window.localStorage.getItem(STORAGE_KEY); } catch (e) { /* storage disabled */ }
-    if (stored && UUID_RE.test(stored)) return { id: stored, isNew: false };
-    var id = newUuid();
-    try { window.localStorage.setItem(STORAGE_KEY, id); } catch (e) { /* this tab only, then */ }
-    return { id: id, isNew: true };
+  function getJson(res) {
+    if (res.ok) return res.json();
+    var err = new Error("HTTP " + res.status);
+    err.status = res.status;
+    throw err;
   }
 
-  var conversation = loadConversationId();
-  root.setAttribute("data-conversation-id", conversation.id);
+  function startConversation() {
+    return fetch(url("api/conversations"), {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" }, body: "{}"
+    }).then(getJson).then(function (data) { useConversation(data.conversation_id); });
+  }
 
   // ---- rendering --------------------------------------------------------------------
   var WHO = { customer: "You", bot: "Assistant" };
@@ -173,16 +174,13 @@
 
   // ---- talking to the server ----------------------------------------------------------
   function postMessage(text) {
+    var body = { text: text };
+    if (conversation.id) body.conversation_id = conversation.id;
     return fetch(url("api/messages"), {
-      method: "POST",
+      method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify({ conversation_id: conversation.id, text: text })
-    }).then(function (res) {
-      if (res.ok) return res.json();
-      var err = new Error("HTTP " + res.status);
-      err.status = res.status;
-      throw err;
-    });
+      body: JSON.stringify(body)
+    }).then(getJson);
   }
 
   /* One customer turn. `payload` goes to the assistant, `shown` is the customer's bubble.
@@ -202,7 +200,7 @@
       }, function (err) {
         // Nothing was sent: take the bubble back and give the customer their words back.
         bubble.remove();
-        showError(err.status === 413 ? TOO_LONG : UNREACHABLE);
+        showError(err.status === 413 ? TOO_LONG : err.status === 429 ? TOO_FAST : err.status === 409 ? STALE : UNREACHABLE);
         if (restore.text !== undefined && !box.value) box.value = restore.text;
         if (restore.buttons) showChoices(restore.buttons);
       });
@@ -214,16 +212,20 @@
     return turn;
   }
 
+  /* The conversation this browser's cookie names; a new one when there is none (401). */
   function loadHistory() {
-    return fetch(url("api/history?conversation_id=" + encodeURIComponent(conversation.id)), {
-      headers: { "Accept": "application/json" }
-    }).then(function (res) {
-      if (!res.ok) throw new Error("HTTP " + res.status);
-      return res.json();
-    }).then(function (history) {
+    return fetch(url("api/history"), {
+      credentials: "same-origin", headers: { "Accept": "application/json" }
+    }).then(getJson).then(function (history) {
+      useConversation(history.conversation_id);
       renderAll(history);
       clearError();
-    }, function () {
+    }, function (err) {
+      if (err.status === 401 && !everConnected) {
+        return startConversation().then(function () { renderAll({ messages: [] }); });
+      }
+      throw err;
+    }).catch(function () {
       showError("We couldn't load your conversation just now. You can still write to us.");
     });
   }
@@ -234,7 +236,8 @@
   var everConnected = false;
 
   function connectLive() {
-    var wsUrl = new URL("ws?conversation_id=" + encodeURIComponent(conversation.id), base);
+    // The cookie names the conversation: nothing in the URL.
+    var wsUrl = new URL("ws", base);
     wsUrl.protocol = wsUrl.protocol === "https:" ? "wss:" : "ws:";
     root.setAttribute("data-live", "connecting");
     socket = new WebSocket(wsUrl.toString());
@@ -293,7 +296,7 @@
   box.addEventListener("input", autosize);
 
   // ---- start ------------------------------------------------------------------------
-  var ready = conversation.isNew ? Promise.resolve(renderAll({ messages: [] })) : loadHistory();
+  var ready = loadHistory();
   state.queue = ready;
   ready.then(function () {
     root.setAttribute("data-ready", "true");

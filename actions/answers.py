@@ -1,0 +1,231 @@
+"""Typed answers to the questions the assistant asks with buttons.
+
+Every question with buttons also accepts what a customer would type: "yeah go on",
+"the voucher i guess", "the first one", "tomorrow morning", "the 11 o'clock one", "i don't
+have the order number". Pure functions of the text and the options offered, so each is
+tested on its own; the form (actions/complaint.py) decides what to do with the answer.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Dict, List, Optional, Sequence
+
+YES = "yes"
+NO = "no"
+
+# Whole-message forms only: "no" inside "no, it was the 5th" is a correction, not a refusal.
+_YES = re.compile(
+    r"(?:yes|yeah|yea|yep|yup|ya|aye|sure thing|sure|ok|okay|k|fine|correct|right|that'?s right|that'?s correct|"
+    r"spot on|exactly|absolutely|definitely|of course|please|yes please|go on|go ahead|go for it|that is (?:right|correct|it)|"
+    r"correct yes|all (?:of it is )?right|it is|it's right|that'?s all (?:right|correct)|"
+    r"sounds good|that works|perfect|great|lovely|that'?s fine|that'?s it|all correct|all good|"
+    r"looks right|looks good|i do|i would|i'?d like that|why not)"
+)
+_NO = re.compile(
+    r"(?:no|nope|nah|naw|not really|no thanks|no thank you|no ta|not now|never|negative|"
+    r"i don'?t think so|don'?t|do not|not interested|no need|i'?m ok|i'?m fine|that'?s wrong|wrong|"
+    r"incorrect|not right|not quite|that'?s not right)"
+)
+_FILLER = re.compile(r"\b(?:um+|erm+|er|uh+|hmm+|well|so|oh|ah|like|just|then|i guess|i think|i suppose|thanks|thank you|ta|cheers|mate|please|pls)\b")
+
+
+def _normalise(text: str) -> str:
+    lowered = (text or "").lower().replace("’", "'")
+    lowered = re.sub(r"[^\w' ]+", " ", lowered)
+    return re.sub(r"\s+", " ", lowered).strip()
+
+
+def yes_or_no(text: str, intent: Optional[str] = None) -> Optional[str]:
+    """YES, NO or None (not a plain yes/no). The intent decides where the classifier is
+    sure of one; the lexicon catches the short forms it may not have seen."""
+    if intent in ("affirm", "request_callback"):
+        return YES
+    if intent in ("deny", "decline_callback"):
+        return NO
+    plain = _normalise(text)
+    stripped = re.sub(r"\s+", " ", _FILLER.sub(" ", plain)).strip() or plain
+    for candidate in (plain, stripped):
+        if _YES.fullmatch(candidate) or re.fullmatch(rf"{_YES.pattern}(?: {_YES.pattern})*", candidate):
+            return YES
+        if _NO.fullmatch(candidate) or re.fullmatch(rf"{_NO.pattern}(?: {_NO.pattern})*", candidate):
+            return NO
+    return None
+
+
+_ORDINALS = {"first": 1, "1st": 1, "one": 1, "second": 2, "2nd": 2, "two": 2, "third": 3, "3rd": 3,
+             "three": 3, "fourth": 4, "4th": 4, "four": 4, "fifth": 5, "5th": 5, "five": 5,
+             "last": -1, "bottom": -1, "top": 1}
+
+
+def ordinal_pick(text: str, count: int) -> Optional[int]:
+    """'2', 'option 2', 'the second one', 'the first one please', 'the last one' -> index."""
+    plain = _normalise(text)
+    match = re.fullmatch(r"(?:option|number|no|press|choice)?\s*(\d)", plain)
+    if match:
+        index = int(match.group(1))
+        return index - 1 if 1 <= index <= count else None
+    stripped = re.sub(r"\s+", " ", _FILLER.sub(" ", plain)).strip()
+    match = re.fullmatch(r"(?:i'?ll (?:take|have|go for) |i want |give me )?(?:the |option |number )?(\w+)(?: one| option| choice)?", stripped)
+    if match and match.group(1) in _ORDINALS:
+        index = _ORDINALS[match.group(1)]
+        index = count if index == -1 else index
+        return index - 1 if 1 <= index <= count else None
+    return None
+
+
+_STOP = {"a", "an", "the", "of", "for", "my", "me", "i", "it", "to", "and", "or", "please", "want",
+         "would", "like", "prefer", "id", "i'd", "take", "have", "go", "with", "that", "one", "option",
+         "guess", "think", "just", "from", "off", "your", "you", "when", "while", "its", "it's", "get",
+         "pound", "pounds", "quid", "£10", "10"}
+_SYNONYMS = {"money back": "refund", "moneyback": "refund", "new one": "replacement", "replace": "replacement",
+             "swap": "exchange", "fix": "repair", "fixed": "repair", "mend": "repair", "credit": "voucher",
+             "gift card": "voucher", "coupon": "voucher", "sorry letter": "apology", "apologise": "apology",
+             "postage": "delivery", "shipping": "delivery", "courier fee": "delivery"}
+
+
+def _words(text: str) -> List[str]:
+    plain = _normalise(text)
+    for phrase, word in _SYNONYMS.items():
+        plain = re.sub(rf"\b{phrase}\b", word, plain)
+    return [w[:-1] if w.endswith("s") and len(w) > 4 else w for w in plain.split()]
+
+
+def match_option(text: str, options: Sequence[Dict[str, str]]) -> Optional[str]:
+    """The id of the option a typed answer names: by position, by the option's exact label or
+    id, or by the words only that option's label and spoken form share with the answer
+    ("the voucher i guess", "refund please"). None when no option, or more than one, fits."""
+    if not options:
+        return None
+    index = ordinal_pick(text, len(options))
+    if index is not None:
+        return options[index]["id"]
+    plain = _normalise(text)
+    for option in options:
+        if plain in (_normalise(option.get("label", "")), option["id"].replace("_", " ")):
+            return option["id"]
+    said = {w for w in _words(text) if w not in _STOP}
+    if not said:
+        return None
+    scores = []
+    for option in options:
+        own = {w for w in _words(" ".join([option.get("label", ""), option.get("speakable", ""), option["id"].replace("_", " ")])) if w not in _STOP}
+        scores.append((len(said & own), option["id"]))
+    scores.sort(reverse=True)
+    best, runner_up = scores[0], scores[1] if len(scores) > 1 else (0, None)
+    if best[0] and best[0] > runner_up[0]:
+        return best[1]
+    # "10 pound voucher": numbers count where the words alone tie.
+    numbers = set(re.findall(r"\d+", plain))
+    if numbers:
+        hits = [o["id"] for o in options if numbers & set(re.findall(r"\d+", o.get("label", "") + " " + o["id"]))]
+        if len(hits) == 1:
+            return hits[0]
+    return None
+
+
+_PARTS = {"morning": (8, 12), "lunchtime": (12, 14), "lunch": (12, 14), "afternoon": (12, 17),
+          "evening": (17, 22), "am": (0, 12), "pm": (12, 24)}
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_HOUR_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+               "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "noon": 12, "midday": 12}
+
+
+def match_window(text: str, offered: Sequence[Dict[str, Any]], now: datetime) -> Optional[int]:
+    """The offered callback window a typed answer names: 'tomorrow morning', 'the 11 o'clock
+    one', 'monday at 2pm', 'friday afternoon'. Windows are dicts with ISO 'start'/'end' in
+    the business's timezone; `now` is in that timezone too. None unless exactly one fits
+    (then the earliest one that fits is taken only if the answer named a day)."""
+    plain = _normalise(text)
+    today = now.date()
+    day: Optional[date] = None
+    if re.search(r"\btoday\b|\bthis (?:morning|afternoon|evening)\b", plain):
+        day = today
+    elif re.search(r"\b(?:tomorrow|tmrw|tmr|tomoz)\b", plain):
+        day = today + timedelta(days=1)
+    else:
+        for offset, name in enumerate(_WEEKDAYS):
+            if re.search(rf"\b{name}|\b{name[:3]}\b", plain):
+                ahead = (offset - today.weekday()) % 7
+                day = today + timedelta(days=ahead)
+                break
+    hour: Optional[int] = None
+    match = re.search(r"\b(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|o'?clock|oclock)?\b", plain)
+    if match and (match.group(3) or match.group(2) or re.search(r"\bone\b|\bat\b|o'?clock|\bthe\b", plain)):
+        hour = int(match.group(1))
+        if match.group(3) == "pm" and hour < 12:
+            hour += 12
+    else:
+        word = re.search(r"\b(" + "|".join(_HOUR_WORDS) + r")\s*(?:o'?clock|am|pm)\b|\b(noon|midday)\b", plain)
+        if word:
+            hour = _HOUR_WORDS[word.group(1) or word.group(2)]
+            if "pm" in plain and hour < 12:
+                hour += 12
+    part = next((span for name, span in _PARTS.items() if re.search(rf"\b{name}\b", plain)), None)
+    if hour is not None and part is None and hour < 8:
+        hour += 12  # "the 2 o'clock one": nobody books a call for 2 in the morning
+
+    fits = []
+    for index, window in enumerate(offered):
+        start = datetime.fromisoformat(window["start"])
+        end = datetime.fromisoformat(window["end"])
+        if day is not None and start.date() != day:
+            continue
+        if hour is not None and not (start.hour <= hour < end.hour or (start.hour == hour)):
+            continue
+        if part is not None and not (part[0] <= start.hour < part[1]):
+            continue
+        fits.append(index)
+    if day is None and hour is None and part is None:
+        return None
+    if len(fits) == 1:
+        return fits[0]
+    if fits and day is not None:
+        return fits[0]
+    return None
+
+
+_UNAVAILABLE = re.compile(
+    r"\b(?:(?:i )?(?:do ?n'?t|dont|do not|didn'?t|did not|never) (?:have|got|get|know|remember|keep|kept|receive[d]?)|"
+    r"(?:i )?(?:have|ve) ?n'?t got|haven'?t (?:got|kept)|no idea|not sure|can'?t (?:find|remember|recall)|cannot (?:find|remember)|"
+    r"lost (?:it|the|my)|threw (?:it|the) (?:away|out)|no receipt|no order (?:number|no)|without (?:a|the) receipt|"
+    r"(?:bought|got|paid) (?:it )?(?:in|at) (?:the |a |your )?(?:store|shop)|in store|in[- ]store|"
+    r"not to hand|no clue|dunno|don'?t know)\b"
+)
+
+
+def says_unavailable(text: str) -> bool:
+    """'i dont have the order number, i bought it in store', 'i lost the receipt',
+    'no idea' -> the customer can't give the fact asked for."""
+    return bool(_UNAVAILABLE.search(_normalise(text)))
+
+
+@dataclass(frozen=True)
+class DayCorrection:
+    """'no, it was the 5th': a new day of the month for a date already given."""
+
+    day: int
+
+
+def day_of_month_correction(text: str) -> Optional[DayCorrection]:
+    """Only a bare day ('the 5th', 'it was the 5th not the 3rd' -> 5): a full date is parsed
+    as a date by the fact parsers instead."""
+    plain = _normalise(text)
+    if re.search(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\d{1,4}[/.\-]\d", plain):
+        return None
+    match = re.search(r"\bthe (\d{1,2})(?:st|nd|rd|th)\b|\b(\d{1,2})(?:st|nd|rd|th)\b", plain)
+    if not match:
+        return None
+    day = int(match.group(1) or match.group(2))
+    return DayCorrection(day) if 1 <= day <= 31 else None
+
+
+def with_day(iso_day: str, correction: DayCorrection, today: date) -> Optional[str]:
+    """The date already given with its day of the month replaced; None if that day doesn't
+    exist in that month or lies in the future."""
+    try:
+        changed = date.fromisoformat(iso_day).replace(day=correction.day)
+    except ValueError:
+        return None
+    return changed.isoformat() if changed <= today else None

@@ -1,0 +1,165 @@
+"""The close of a complaint: the reference, the chosen remedy confirmed with what happens
+next and by when, the callback booked or declined; then what a customer asks once the
+complaint is recorded ("what happens now?", "how do I send it back?") and continued
+disagreement, answered from the ticket and the catalog (docs/design.md#empathy)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import context, ticketing
+from actions.answers import YES, yes_or_no
+from actions.complaint import callback_eligible
+from actions.form_state import policy_known, with_slots
+from actions.questions import offer_callback, state_expectations
+from bot.speech import speakable_order_id
+from bot.tickets.model import iso
+
+
+def _remedy(ticket: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    chosen = (ticket.get("remedy") or {}).get("chosen")
+    remedies = context.catalog().remedies
+    return {"id": chosen, **remedies[chosen]} if chosen in remedies else None
+
+
+def _confirm_remedy(dispatcher: CollectingDispatcher, ticket: Dict[str, Any]) -> None:
+    remedy = _remedy(ticket)
+    if remedy:
+        dispatcher.utter_message(response="utter_remedy_confirmed", remedy=remedy["speakable"], next_step=remedy["next_step"])
+
+
+class ActionSubmitComplaint(Action):
+    def name(self) -> Text:
+        return "action_submit_complaint"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        ticket = await state_expectations(dispatcher, tracker)  # no-op if already said
+        ticketing.sync_ticket(ticket, tracker)
+        await ticketing.save(ticket)
+        if not policy_known(tracker):
+            dispatcher.utter_message(response="utter_policy_needs_date")
+        _confirm_remedy(dispatcher, ticket)
+        dispatcher.utter_message(
+            response="utter_complaint_logged", ticket_id=ticket["ticket_id"],
+            ticket_spoken=speakable_order_id(ticket["ticket_id"]),
+        )
+        callback = ticket["callback"]
+        if callback["status"] == "opted_in" and callback.get("window"):
+            start = datetime.fromisoformat(callback["window"]["start"]).astimezone(context.catalog().tz)
+            end = datetime.fromisoformat(callback["window"]["end"]).astimezone(context.catalog().tz)
+            dispatcher.utter_message(
+                response="utter_callback_booked",
+                phone=ticket["customer"].get("phone") or "your number",
+                window=f"{start:%A} {start.day} {start:%B}, {start:%H:%M}-{end:%H:%M}",
+            )
+        elif callback["status"] == "opted_out":
+            dispatcher.utter_message(response="utter_callback_declined")
+        dispatcher.utter_message(response="utter_anything_else")
+        return []
+
+
+async def _own_ticket(tracker: Tracker, rewrite: bool = False) -> Optional[Dict[str, Any]]:
+    """This conversation's complaint: the one in the ticket slot if it may act on it (the
+    one ownership check, actions/ticketing.py), else the latest it opened."""
+    ticket = await ticketing.owned_ticket(tracker, tracker.get_slot("ticket_id"), rewrite=rewrite)
+    if ticket is None:
+        store = await context.ticket_store()
+        mine = await store.find(conversation_id=tracker.sender_id, limit=1)
+        ticket = mine[0] if mine else None
+    return ticket
+
+
+class ActionExplainNextSteps(Action):
+    """"What happens now?", "how long will it take?", "how do I send it back?": answered
+    from the ticket (status, what was promised, the remedy chosen, the callback) and the
+    catalog, never with "I can only help with complaints"."""
+
+    def name(self) -> Text:
+        return "action_explain_next_steps"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        ticket = await _own_ticket(tracker)
+        if ticket is None:
+            dispatcher.utter_message(response="utter_no_complaint_yet")
+            return []
+        will = next((d["text"] for d in ticket.get("disclosures") or [] if d["policy_id"].endswith(".will")), None)
+        status = {"handed_off": "with one of our colleagues", "resolved": "resolved", "closed": "closed"}.get(ticket["status"], "open, and the team is working on it")
+        dispatcher.utter_message(response="utter_next_steps_status", ticket_id=ticket["ticket_id"], status=status)
+        if will:
+            dispatcher.utter_message(response="utter_next_steps_promise", statement=will)
+        _confirm_remedy(dispatcher, ticket)
+        agreed = [h.get("note") for h in ticket.get("history") or [] if h.get("action") in ("note", "handed_back") and h.get("note")]
+        if agreed:
+            dispatcher.utter_message(response="utter_next_steps_agreed", note=agreed[-1])
+        if _asks_about_returning(tracker):
+            dispatcher.utter_message(response="utter_how_to_return")
+        callback = ticket.get("callback") or {}
+        if callback.get("status") == "opted_in" and not callback.get("outcome"):
+            dispatcher.utter_message(response="utter_callback_pending")
+        dispatcher.utter_message(response="utter_anything_else")
+        return []
+
+
+def _asks_about_returning(tracker: Tracker) -> bool:
+    text = (tracker.latest_message.get("text") or "").lower()
+    return any(word in text for word in ("send it back", "send them back", "return it", "return them", "post it", "collection", "collect", "returning", "send back"))
+
+
+class ActionHandleDisagreement(Action):
+    """A clear "no, that's not acceptable" once the complaint is recorded is a rejection,
+    never "I didn't understand" (docs/design.md#second-explanation): the callback is
+    offered if the customer qualifies and it wasn't offered yet; otherwise the assistant
+    says plainly that the decision stands, what happens next, and offers a person."""
+
+    def name(self) -> Text:
+        return "action_handle_disagreement"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        ticket = await _own_ticket(tracker, rewrite=True)
+        if ticket is None:
+            dispatcher.utter_message(response="utter_please_describe")
+            return []
+        offered = (ticket.get("callback") or {}).get("status") != "not_offered"
+        refused = any(d["policy_id"].endswith(".cannot") for d in ticket.get("disclosures") or [])
+        ticket["exemption_evidence"] = ticket.get("exemption_evidence") or refused
+        ticket.setdefault("history", []).append({"at": iso(context.now()), "by": "customer", "action": "rejected_explanation", "note": None})
+        await ticketing.save(ticket)
+        rejected = [SlotSet("explanation_response", "rejected")]
+        if refused and not offered and tracker.get_slot("ticket_id") == ticket["ticket_id"] \
+                and await callback_eligible(with_slots(tracker, rejected)):
+            await offer_callback(dispatcher, with_slots(tracker, rejected))
+            return rejected
+        dispatcher.utter_message(response="utter_decision_stands", ticket_id=ticket["ticket_id"], buttons=[
+            {"title": "Speak to a person", "payload": "/request_human"},
+            {"title": "No, that's all", "payload": "/goodbye"},
+        ])
+        return []
+
+
+class ActionRecordCallbackChoice(Action):
+    """The answer to a callback offered after the complaint was recorded: yes goes back to
+    the form for the time window (and the number, if the channel has none); no is recorded."""
+
+    def name(self) -> Text:
+        return "action_record_callback_choice"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
+        answer = yes_or_no(tracker.latest_message.get("text") or "", intent)
+        ticket = await _own_ticket(tracker, rewrite=True)
+        if ticket is None or (ticket.get("callback") or {}).get("status") != "offered":
+            # A yes or no after "the decision stands" answers "anything else?", not a callback.
+            dispatcher.utter_message(response="utter_how_can_help" if answer == YES else "utter_goodbye")
+            return []
+        decided = SlotSet("callback_decided_at", iso(context.now()))
+        if answer == YES:
+            return [SlotSet("callback_choice", "opted_in"), decided, FollowupAction("complaint_form")]
+        events = [SlotSet("callback_choice", "opted_out"), decided]
+        await ticketing.save(ticketing.sync_ticket(ticket, with_slots(tracker, events)))
+        dispatcher.utter_message(response="utter_callback_declined")
+        dispatcher.utter_message(response="utter_anything_else")
+        return events

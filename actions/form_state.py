@@ -1,0 +1,63 @@
+"""What the complaint form's actions read from the tracker, in one place: the latest
+message, the policy variant the current facts select, and the slots the form owns."""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+
+from actions import context, ticketing
+from bot.tickets.model import FACT_UNAVAILABLE
+
+FACT_SLOTS = ("order_id", "purchase_date", "amount", "product")
+FORM_SLOTS = FACT_SLOTS + (
+    "facts_confirmed", "facts_disputed", "fact_to_correct", "remedy_choice", "explanation_response",
+    "callback_choice", "callback_window", "callback_phone", "callback_decided_at", "callback_windows_offered",
+    "times_asked", "category_options",
+)
+AFFIRM = {"affirm", "request_callback", "thank"}
+DENY = {"deny", "decline_callback"}
+NONE_OF_THESE = "None of these"
+
+
+def intent_of(tracker: Tracker) -> Optional[str]:
+    return tracker.get_intent_of_latest_message(skip_fallback_intent=False)
+
+
+def text_of(tracker: Tracker) -> str:
+    return tracker.latest_message.get("text") or ""
+
+
+def words_of(text: str) -> List[str]:
+    return re.findall(r"[a-z£]+", (text or "").lower())
+
+
+def policy_variant(tracker: Tracker) -> Dict[str, Any]:
+    """The catalog variant the category, sub-reason and confirmed facts select."""
+    cat = context.catalog()
+    return cat.select_variant(
+        tracker.get_slot("category"), tracker.get_slot("sub_reason"),
+        ticketing.facts_from_slots(tracker), context.today(cat),
+    )
+
+
+def with_slots(tracker: Tracker, events: List[EventType]) -> Tracker:
+    """The tracker as it will be once these SlotSet events apply (for saving the ticket now)."""
+    for event in events:
+        if event.get("event") == "slot":
+            tracker.slots[event["name"]] = event["value"]
+    return tracker
+
+
+def policy_known(tracker: Tracker) -> bool:
+    """Whether the facts decide the policy. A purchase date the customer doesn't have can't
+    choose between "inside the 30 days" and "warranty ended": then no policy is stated and
+    a colleague checks the date first (docs/design.md#precise-facts)."""
+    if tracker.get_slot("purchase_date") != FACT_UNAVAILABLE:
+        return True
+    cat = context.catalog()
+    category = cat.category(tracker.get_slot("category"))
+    sub = category["sub_reasons"].get(tracker.get_slot("sub_reason") or "") or category["sub_reasons"][category["default_sub_reason"]]
+    return not any("max_days_since_purchase" in (v.get("when") or {}) for v in sub["variants"])

@@ -1,0 +1,146 @@
+"""Amounts of money in what a customer wrote: symbols and currency words (£, pounds,
+quid, $, dollars, €, euros), amounts in words (via numbers.normalise_numbers) and
+bare numbers where the sentence is about money ("for 899", "a payment of 49.99",
+"charged me 1,249.00"). Order and phone numbers, references, dates, percentages,
+quantities and model numbers are never amounts. Numbers are read with price-parser
+using the catalog locale's decimal point.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from decimal import Decimal, InvalidOperation
+from typing import List, Optional
+
+from price_parser import Price
+
+from actions.parsing.dates import date_spans
+from actions.parsing.reading import Money, Reading
+from actions.parsing.references import identifier_view
+from actions.parsing.spec import FactSpec, current_spec
+
+_SYMBOLS = {"£": "GBP", "$": "USD", "us$": "USD", "€": "EUR", "gbp": "GBP", "usd": "USD", "eur": "EUR"}
+_WORDS = {"pound": "GBP", "pounds": "GBP", "quid": "GBP", "sterling": "GBP", "gbp": "GBP", "pence": "GBP", "p": "GBP",
+          "dollar": "USD", "dollars": "USD", "bucks": "USD", "buck": "USD", "usd": "USD",
+          "euro": "EUR", "euros": "EUR", "eur": "EUR"}
+# "in 2024": a year, even in an answer about money.
+_YEAR_SAID = re.compile(r"(?i)\b(?:in|since|from|of|year|back\s+in)\s+$")
+_SLANG = {"tenner": 10, "fiver": 5, "grand": 1000}
+# Words after a number that make it a count, a size or a share, not money.
+_UNIT = (r"\s*(?:%|percent\b|per\s*cent\b|x\b|times\b|days?\b|weeks?\b|months?\b|years?\b|yrs?\b|hours?\b|hrs?\b|mins?\b"
+         r"|minutes?\b|seconds?\b|items?\b|units?\b|pieces?\b|parcels?\b|packages?\b|boxes?\b|lots?\b|pairs?\b|inch(?:es)?\b"
+         r"|in\b|\"|cm\b|mm\b|m\b|kg\b|g\b|gb\b|tb\b|mb\b|w\b|watts?\b|v\b|volts?\b|l\b|litres?\b|ml\b|stars?\b|calls?\b"
+         r"|e-?mails?\b|orders?\b|people\b|of\s+(?:them|these|those|the|my|your)\b|\w+s\b)")
+# Words before a bare number that make it money. "for" is weaker: "for 2 kettles" is a
+# count, so after it the number must end the phrase.
+_STRONG = (r"(?:costs?|costing|cost\s+me|paid|pay|payment|price[ds]?|priced|charged|charge|charges|refund(?:ed)?|total(?:led)?"
+           r"|spent|spend|worth|valued?|deposit|fee|bill(?:ed)?|lots\s+of|amount|sum|balance|owed?|debited|taken|took|withdrawn|withdrew)")
+_FILLER = r"(?:\s+(?:me|us|him|her|them|it|only|just|about|around|roughly|approx(?:imately)?|nearly|almost|over|was|is|of|a|an|the|full|back|at|to|for|me\s+for|total|nearly))*"
+_ENDS_PHRASE = r"(?=\s*(?:$|[.,;:!?)]|\s(?:and|but|on|in|at|from|which|that|last|this|yesterday|today|with|so|then|only|if|when|because|a|an|ago|each|back|please|thanks|now|total|in\s+total)\b))"
+
+
+@functools.lru_cache(maxsize=16)
+def _patterns(decimal: str, group: str):
+    d, g = re.escape(decimal), re.escape(group)
+    num = rf"(?P<num>\d{{1,3}}(?:{g}\d{{3}})+(?:{d}\d{{1,2}})?|\d+(?:{d}\d{{1,2}})?)"
+    plain = num.replace("(?P<num>", "(?:", 1)
+    lead = r"(?<![A-Za-z\d\-/.,])"
+    words = "|".join(sorted((re.escape(w) for w in _WORDS), key=len, reverse=True))
+    symbols = "|".join(re.escape(s) for s in sorted(_SYMBOLS, key=len, reverse=True))
+    minor = r"(?:\s+(?:and\s+)?(?P<minor>\d{1,2})(?:\s*(?:p|pence|cents?))?(?![\d.,]))?"
+    return {
+        "before": re.compile(rf"(?i)(?P<sym>{symbols})\s?{num}(?P<k>\s?k\b)?(?![\d])"),
+        "after": re.compile(rf"(?i){lead}{num}(?P<k>\s?k)?\s?(?P<word>{words})\b{minor}"),
+        "slang": re.compile(rf"(?i)\b(?:(?P<count>\d+)|an?)\s+(?P<slang>{'|'.join(_SLANG)})s?\b"),
+        "context": re.compile(rf"(?i)\b{_STRONG}{_FILLER}\s+{lead}(?:(?P<major>\d{{1,4}})\s(?P<cents>\d{{2}})(?!\d)|{num})(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
+        # after "for": a price-like number (pence, or 100 and more) or one that ends the phrase
+        "for": re.compile(rf"(?i)\bfor{_FILLER}\s+{lead}(?:(?=\d+{d}\d{{2}}\b|[1-9]\d{{2}})|(?={plain}(?![\d{d}{g}A-Za-z]){_ENDS_PHRASE})){num}(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
+        "bare": re.compile(rf"(?i){lead}(?:(?P<major>\d{{1,4}})\s(?P<cents>\d{{2}})(?!\d)|{num})(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
+    }
+
+
+def _is_year(view: str, match: re.Match) -> bool:
+    return bool(re.fullmatch(r"(?:19|20)\d{2}", match.group(0))) and bool(_YEAR_SAID.search(view[:match.start()]))
+
+
+def _value(raw: str, spec: FactSpec) -> Optional[Decimal]:
+    amount = Price.fromstring(raw, decimal_separator=spec.decimal_symbol).amount
+    return Decimal(amount) if amount is not None else None
+
+
+def _money(match: re.Match, kind: str, spec: FactSpec) -> Optional[Money]:
+    groups = match.groupdict()
+    currency = spec.currency
+    if kind == "slang":
+        value = Decimal(_SLANG[groups["slang"].lower()] * int(groups["count"] or 1))
+        currency = "GBP" if groups["slang"].lower() != "grand" else spec.currency
+    elif groups.get("major"):
+        value = Decimal(f"{groups['major']}.{groups['cents']}")  # "forty nine ninety nine"
+    else:
+        value = _value(groups["num"], spec)
+        if value is None:
+            return None
+        if groups.get("k"):
+            value *= 1000
+        word = (groups.get("word") or "").lower()
+        if groups.get("sym"):
+            currency = _SYMBOLS[groups["sym"].lower()]
+        elif word:
+            currency = _WORDS[word]
+            if word in ("p", "pence"):
+                value /= 100
+            elif groups.get("minor"):
+                value += Decimal(groups["minor"]) / 100  # "49 pounds 99"
+    try:
+        value = value.quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return None
+    if not 0 < value <= 1_000_000:
+        return None
+    return Money(float(value), currency)
+
+
+def _view(text: str, spec: FactSpec) -> str:
+    """Numbers as digits; order numbers, references, phone numbers and dates blanked."""
+    view, _ = identifier_view(text, spec)
+    spans = [m.span() for m in spec.order_pattern.finditer(view)] + date_spans(view)
+    chars = list(view)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+@functools.lru_cache(maxsize=2048)
+def read_amounts(text: str, spec: Optional[FactSpec] = None, answering: bool = False) -> Reading:
+    """Money in text: ONE Money, AMBIGUOUS between different ones, or NONE. `answering`:
+    the message answers our question for the amount, so a lone number counts."""
+    spec = current_spec(spec)
+    if not text:
+        return Reading()
+    view = _view(text, spec)
+    patterns = _patterns(spec.decimal_symbol, spec.group_symbol)
+    found: List[tuple] = []
+    taken: List[tuple] = []
+    kinds = ("before", "after", "slang", "context", "for") + (("bare",) if answering else ())
+    for kind in kinds:
+        if kind == "bare" and found:
+            break  # a lone number counts only when nothing said it was money
+        for match in patterns[kind].finditer(view):
+            if kind == "bare" and _is_year(view, match):
+                continue
+            start, end = match.span()
+            if any(start < e and s < end for s, e in taken):
+                continue  # the same number, already read with its currency
+            money = _money(match, kind, spec)
+            if money is not None:
+                found.append((start, money))
+                taken.append((start, end))
+    return Reading.of([money for _, money in sorted(found)])
+
+
+def parse_amount(text: str, require_currency: bool = True, spec: Optional[FactSpec] = None) -> Optional[float]:
+    """The amount in text, or None when absent or when two different amounts are given.
+    Without a currency or a money word only when we just asked for it (`require_currency`
+    False), because bare numbers are usually order numbers."""
+    reading = read_amounts(text or "", spec, answering=not require_currency)
+    return reading.value.amount if reading.value is not None else None

@@ -1,0 +1,262 @@
+"""The purchase date in what a customer wrote, counted from an injected `today`.
+
+Each form a customer uses is recognised where it stands (so we know what it is tied
+to): ISO 2026-11-02 is always year-month-day; 21.10.2026 and 03/04/2023 are day
+first (UK); "20th nov", "Nov 19th", "the 3rd of October"; and relative days
+("yesterday", "two weeks ago", "last Tuesday"), which dateparser counts from today.
+A date without a year is the most recent such day; a date after today is never a
+purchase date. Of several dates, the one tied to buying is the purchase date; when
+none is and they differ, the reading is ambiguous and the caller asks.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from datetime import date, datetime, timedelta
+from typing import Any, Dict, List, Optional, Tuple
+
+from dateparser.search import search_dates
+
+from actions.parsing.numbers import normalise_numbers
+from actions.parsing.reading import Reading
+from actions.parsing.references import blank, ticket_refs
+from actions.parsing.spec import FactSpec, current_spec
+
+_MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12}
+_MONTH = (r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_WEEKDAY = r"(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?"
+_WEEKDAY_FULL = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+_TODAY = re.compile(r"(?i)today|this\s+morning|tonight")
+_DAY = r"(?P<day>[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
+_YEAR = r"(?:,?\s*(?P<year>(?:19|20)\d{2}|'\d{2})(?!\d))"
+_FORMS = [
+    # ISO first: 2026-11-02 is 2 November, never 11 February.
+    re.compile(r"(?<![\d.\-/])(?P<year>(?:19|20)\d{2})[-/.](?P<month>0?[1-9]|1[0-2])[-/.](?P<day>[12]\d|3[01]|0?[1-9])(?![\d.\-/])"),
+    re.compile(r"(?<![\d.\-/])(?P<day>\d{1,2})[/.\-](?P<month>\d{1,2})[/.\-](?P<year>(?:19|20)\d{2}|\d{2})(?![\d.\-/])"),
+    re.compile(rf"(?i)\b(?:{_WEEKDAY},?\s+)?(?:the\s+)?{_DAY}(?:\s+of)?\s+{_MONTH}{_YEAR}?\b"),
+    re.compile(rf"(?i)\b(?:{_WEEKDAY},?\s+)?{_MONTH}\s+(?:the\s+)?{_DAY}\b{_YEAR}?"),
+    # "on 21/10": a day and month without a year only after a word that introduces a date.
+    re.compile(r"(?i)(?:(?<=\bon )|(?<=\bdated )|(?<=\bfrom ))(?P<day>\d{1,2})/(?P<month>\d{1,2})(?![\d/])"),
+]
+# "on the 2nd", "it was the 5th": a day of the month, the latest one up to today. Only
+# after words that introduce a date, or alone as the whole answer ("the 2nd time" is not).
+_DAY_ONLY = re.compile(
+    r"(?i)(?:\b(?:on|was|from|since|it's|its|is)\s+the\s+|^\s*(?:the\s+)?)(?P<day>[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)\b"
+    r"(?!\s+(?:time|floor|call|attempt|one|item|person|day|week|month|year)s?\b)(?=\s*(?:$|[^\s/\d]))"
+)
+# Relative days dateparser counts from today. "last year" or "two months ago" name no
+# day, so they can't decide a 30-day return or a 2-year warranty and are asked again.
+_RELATIVE = re.compile(
+    r"(?i)\b(?:(?:the\s+)?day\s+before\s+yesterday|yesterday|today|this\s+morning|last\s+night|tonight"
+    r"|(?:\d+|a|an)\s+(?:days?|weeks?|fortnights?)\s+ago"
+    rf"|(?:last|this\s+past|on|this)\s+{_WEEKDAY}|{_WEEKDAY_FULL})\b"
+)
+_PURCHASE_CUES = re.compile(
+    r"(?i)\b(?:bought|buy|buying|purchased?|purchasing|ordered|ordering|placed|paid|got\s+(?:it|them|this|these|one|my|the|a)"
+    r"|order\s+(?:date|was|is|made)|date\s+of\s+(?:purchase|order)|(?:purchase|order)\s+date)\b"
+)
+# Events whose date may stand in for the purchase date when no purchase is dated
+# (the 30 days to return count from delivery) ...
+_EVENT_CUES = re.compile(
+    r"(?i)\b(?:arrived|arrive|arriving|delivered|delivery|deliver|came|come|due|expected|promised|dispatched|shipped|received"
+    r"|charged|debited|taken)\b"
+)
+# ... but never what happened after it: a return, a refund, a price drop, a breakdown.
+_AFTER_CUES = re.compile(
+    r"(?i)\b(?:returned|return|sent\s+(?:(?:it|them|the\s+\w+)\s+)?back|posted\s+(?:it\s+)?back|reduced|dropped|sale|refunded|refund"
+    r"|cancel(?:l)?ed|collected|collection|broke|broken|stopped|failed|fitted|installed|repaired)\b"
+)
+# ... and contacts with us, whose date never does ("I called yesterday").
+_CONTACT_CUES = re.compile(r"(?i)\b(?:called|rang|phoned|e-?mailed|contacted|complained|reported|chased|spoke|wrote|messaged)\b")
+_CUES = (("purchase", _PURCHASE_CUES), ("event", _EVENT_CUES), ("after", _AFTER_CUES), ("contact", _CONTACT_CUES))
+# A date belongs to the clause it is in: "bought on X, returned it on Y".
+_CLAUSE = re.compile(r"(?i)[.;!?\n,]|\b(?:and|but|then|so|which|while|although|though)\b")
+
+
+def _settings(today: date) -> Dict[str, Any]:
+    return {
+        "RELATIVE_BASE": datetime(today.year, today.month, today.day, 12, 0),
+        "PREFER_DATES_FROM": "past",
+        "DATE_ORDER": "DMY",  # UK customers: 03/04/2023 is 3 April
+        "PREFER_DAY_OF_MONTH": "first",
+        "RETURN_AS_TIMEZONE_AWARE": False,
+    }
+
+
+def _year(raw: Optional[str], month: int, day: int, today: date) -> Optional[int]:
+    if raw is None:
+        # No year: the most recent such day (today counts).
+        year = today.year
+        try:
+            return year if date(year, month, day) <= today else year - 1
+        except ValueError:
+            return year - 1  # 29 February
+    raw = raw.lstrip("'")
+    if len(raw) == 2:
+        year = 2000 + int(raw)
+        return year if year <= today.year else year - 100
+    return int(raw)
+
+
+def _month(raw: str) -> int:
+    return int(raw) if raw.isdigit() else _MONTHS[raw.lower()[:3]]
+
+
+def _absolute(match: re.Match, today: date) -> Optional[date]:
+    day, month = int(match.group("day")), _month(match.group("month"))
+    year = _year(match.groupdict().get("year"), month, day, today)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        # 11/25/2025 cannot be day first; as month first it is one day only.
+        if month > 12 and day <= 12 and match.group("month").isdigit():
+            try:
+                return date(_year(match.groupdict().get("year"), day, month, today), day, month)
+            except ValueError:
+                return None
+        return None
+
+
+def _day_of_month(day: int, today: date) -> Optional[date]:
+    year, month = today.year, today.month
+    for _ in range(3):  # the 31st may be two months back
+        try:
+            found = date(year, month, day)
+        except ValueError:
+            found = None
+        if found is not None and found <= today:
+            return found
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return None
+
+
+def _modal_may(match: re.Match) -> bool:
+    """'I may 2 ...': lower-case 'may' before a bare number is the verb, not the month."""
+    month = match.groupdict().get("month") or ""
+    return (month == "may" and match.group(0).lstrip().startswith("may")
+            and not re.search(r"\d(?:st|nd|rd|th)", match.group(0)) and not match.groupdict().get("year"))
+
+
+_WEEKDAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+def _relative(fragment: str, today: date) -> Optional[date]:
+    """A relative day counted back from today (plain arithmetic: dateparser reads
+    'last Tuesday' but not 'last Saturday')."""
+    phrase = re.sub(r"\s+", " ", fragment.lower().strip())
+    if "before yesterday" in phrase:
+        return today - timedelta(days=2)
+    if phrase in ("yesterday", "last night"):
+        return today - timedelta(days=1)
+    if _TODAY.fullmatch(phrase):
+        return today
+    ago = re.fullmatch(r"(\d+|an?) (day|week|fortnight)s? ago", phrase)
+    if ago:
+        count = 1 if ago.group(1) in ("a", "an") else int(ago.group(1))
+        return today - timedelta(days=count * {"day": 1, "week": 7, "fortnight": 14}[ago.group(2)])
+    weekday = re.search(_WEEKDAY + r"$", phrase)
+    if weekday:
+        # "Tuesday", "last Tuesday", "on Tuesday": the latest one before today.
+        back = (today.weekday() - _WEEKDAY_INDEX[weekday.group(0)[:3]]) % 7 or 7
+        return today - timedelta(days=back)
+    return None
+
+
+def _precise(fragment: str) -> bool:
+    """What dateparser's search found names a day ('in January' or '2023' alone does not)."""
+    if _RELATIVE.search(fragment):
+        return True
+    if re.search(_MONTH, fragment, re.IGNORECASE):
+        return any(len(d) <= 2 for d in re.findall(r"\d+", fragment))
+    return bool(re.search(r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}", fragment))
+
+
+def _found(view: str, today: date) -> List[Tuple[date, Tuple[int, int]]]:
+    """Every day named in view, with where it stands."""
+    out: List[Tuple[date, Tuple[int, int]]] = []
+    for form in _FORMS:
+        for match in form.finditer(view):
+            if _modal_may(match):
+                continue
+            day = _absolute(match, today)
+            if day is not None:
+                out.append((day, match.span()))
+        view = blank(view, [s for _, s in out])
+    for match in _DAY_ONLY.finditer(view):
+        day = _day_of_month(int(match.group("day")), today)
+        if day is not None:
+            out.append((day, match.span("day")))
+    for match in _RELATIVE.finditer(view):
+        day = _relative(match.group(0), today)
+        if day is not None:
+            out.append((day, match.span()))
+    if not out and re.search(r"\d|[a-z]{3}", view):
+        # Forms none of the above knows: dateparser's search, kept to those that name a day.
+        try:
+            found = search_dates(view, languages=["en"], settings=_settings(today)) or []
+        except (ValueError, OverflowError, RecursionError):
+            found = []
+        for fragment, moment in found:
+            if moment is not None and _precise(fragment) and not re.fullmatch(r"may \d{1,2}", fragment):
+                start = view.find(fragment)
+                out.append((moment.date(), (start, start + len(fragment))))
+    return sorted(out, key=lambda item: item[1])
+
+
+def _tie(view: str, span: Tuple[int, int], others: List[Tuple[int, int]]) -> Optional[str]:
+    """'purchase', 'event' (delivered, returned, reduced ...), 'contact' or None: the event named
+    next to the date in its clause, the one before it first ("bought it on X")."""
+    start = max([m.end() for m in _CLAUSE.finditer(view, 0, span[0])] + [e for _, e in others if e <= span[0]] + [0])
+    follows = [m.start() for m in _CLAUSE.finditer(view, span[1])] + [s for s, _ in others if s >= span[1]] + [len(view)]
+    end = min(follows)
+    before, after = view[start:span[0]], view[span[1]:end]
+    cues = [(kind, m.end()) for kind, cue in _CUES for m in cue.finditer(before)]
+    if cues:
+        return max(cues, key=lambda c: c[1])[0]
+    cues = [(kind, m.start()) for kind, cue in _CUES for m in cue.finditer(after)]
+    return min(cues, key=lambda c: c[1])[0] if cues else None
+
+
+def _view(text: str, spec: FactSpec) -> str:
+    view = normalise_numbers(text)
+    view = blank(view, [s for _, s in ticket_refs(view, spec)])
+    view = blank(view, [m.span() for m in spec.order_pattern.finditer(view)])  # order numbers are not dates
+    return re.sub(r"[£$€]\s?\d[\d,]*(?:\.\d+)?", lambda m: " " * len(m.group(0)), view)
+
+
+# A pure function of (text, today), and the slowest parser here: one message is parsed
+# by several actions in one turn.
+@functools.lru_cache(maxsize=2048)
+def read_dates(text: str, today: date, spec: Optional[FactSpec] = None) -> Reading:
+    """The purchase date (ISO YYYY-MM-DD): ONE, AMBIGUOUS between the candidates, or NONE."""
+    if not text or not text.strip():
+        return Reading()
+    view = _view(text, current_spec(spec))
+    found = [(day, span) for day, span in _found(view, today) if date(1990, 1, 1) <= day <= today]
+    if not found:
+        return Reading()
+    spans = [span for _, span in found]
+    ties = [_tie(view, span, [s for s in spans if s != span]) for span in spans]
+    bought = [day.isoformat() for (day, _), tie in zip(found, ties) if tie == "purchase"]
+    if len(set(bought)) == 1:
+        return Reading.of([day.isoformat() for day, _ in found], chosen=bought[0])
+    if bought:
+        return Reading.of(bought)
+    # No purchase dated: the other days may stand in, but not a contact with us, nor
+    # "today" alone ("I want this sorted today").
+    said_more = len(re.findall(r"[A-Za-z']+", view)) > 3
+    return Reading.of([day.isoformat() for (day, span), tie in zip(found, ties)
+                       if tie not in ("contact", "after") and not (tie is None and said_more and _TODAY.fullmatch(view[span[0]:span[1]]))])
+
+
+def date_spans(view: str) -> List[Tuple[int, int]]:
+    """Where dates are written in view (for other parsers to leave them alone)."""
+    spans = [m.span() for form in _FORMS for m in form.finditer(view)]
+    return spans + [m.span("day") for m in _DAY_ONLY.finditer(view)] + [m.span() for m in _RELATIVE.finditer(view)]
+
+
+def parse_date(text: str, today: date, spec: Optional[FactSpec] = None) -> Optional[str]:
+    """The purchase date in text as ISO YYYY-MM-DD, or None when absent, vague, in the
+    future, or one of several (read_dates gives the candidates to ask about)."""
+    return read_dates(text, today, spec).value

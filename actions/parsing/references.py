@@ -1,0 +1,159 @@
+"""Order numbers, ticket references and phone numbers: the identifiers in a message.
+
+Their forms come from the catalog (FactSpec); this module only knows how customers
+type and say them: "ord-0091827", "order no 6620194", "5 5 1 2 0 9 3" on the phone,
+"C 2026 1201 0015" for a reference.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from typing import List, Optional, Tuple
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from actions.parsing.numbers import normalise_numbers
+from actions.parsing.reading import Reading
+from actions.parsing.spec import FactSpec, current_spec
+
+Span = Tuple[int, int]
+
+
+@functools.lru_cache(maxsize=16)
+def ticket_pattern(prefix: str, counter_digits: int) -> re.Pattern:
+    """prefix + YYYYMMDD + counter, however it is spaced or hyphenated: 'C-20261201-0015',
+    'c20261201 0015', 'C 2026 1201 0015'. The counter has at least `counter_digits`
+    digits (the per-day counter grows past 9999 on a busy day)."""
+    letters = re.escape(prefix.rstrip("-"))
+    return re.compile(
+        rf"(?i)(?<![A-Za-z0-9]){letters}[\s\-]*"
+        r"((?:19|20)\d{2})[\s\-]?(0[1-9]|1[0-2])[\s\-]?(0[1-9]|[12]\d|3[01])[\s\-]*"
+        rf"(\d{{{counter_digits},}})(?!\d)"
+    )
+
+
+def ticket_refs(text: str, spec: FactSpec) -> List[Tuple[str, Span]]:
+    pattern = ticket_pattern(spec.ticket_prefix, spec.ticket_counter_digits)
+    # The stored form: prefix as the catalog spells it, then YYYYMMDD-counter (bot/tickets/store.py).
+    return [(f"{spec.ticket_prefix}{m.group(1)}{m.group(2)}{m.group(3)}-{m.group(4)}", m.span()) for m in pattern.finditer(text or "")]
+
+
+def parse_ticket_ref(text: str, spec: Optional[FactSpec] = None) -> Optional[str]:
+    """The ticket reference in text in its stored form ('C-20261201-0015'), or None.
+    The one parser for references: the IVR, the chat and the ticket actions use it."""
+    spec = current_spec(spec)
+    found = ticket_refs(text, spec) or ticket_refs(normalise_numbers(text or ""), spec)
+    return found[0][0] if found else None
+
+
+def blank(text: str, spans) -> str:
+    """text with the spans replaced by spaces (positions kept)."""
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+def phone_spans(text: str, region: str) -> List[Span]:
+    """Where the phone numbers are, so that none is read as an order number or amount."""
+    spans = []
+    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
+        if _dialable(match.number):
+            spans.append((match.start, match.end))
+    return spans
+
+
+def _dialable(number) -> bool:
+    # Ofcom's fictional 07700 900xxx range (used in docs and tests) is possible but not
+    # "valid"; a full-length possible number is a number a specialist can dial.
+    return phonenumbers.is_valid_number(number) or (
+        phonenumbers.is_possible_number(number) and len(str(number.national_number)) >= 10
+    )
+
+
+_EMAIL_CANDIDATE = re.compile(r"[^\s<>(),;:\"']+@[^\s<>(),;:\"']+")
+
+
+def parse_email(text: str) -> Optional[str]:
+    """The first valid e-mail address in text, normalised by email-validator (syntax only:
+    no DNS look-up, the machines here have no network and a typo'd domain is still asked
+    about by the agent)."""
+    for candidate in _EMAIL_CANDIDATE.findall(text or ""):
+        try:
+            return validate_email(candidate.rstrip("."), check_deliverability=False).normalized
+        except EmailNotValidError:
+            continue
+    return None
+
+
+def parse_phone(text: str, region: str) -> Optional[str]:
+    """The first valid phone number in text, as E.164."""
+    if not text:
+        return None
+    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
+        if _dialable(match.number):
+            return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+# "order number 551 2093": a number read out in groups after the word order.
+_GROUPED_AFTER_ORDER = re.compile(r"(?i)(\bord(?:er)?\b[^\d\n]{0,24}?)(\d{1,5}(?: \d{1,5}){1,4})(?![\d.,\-/])")
+# "£1234567" or "1234567.00" is a price, whatever its length.
+_PRICE = re.compile(r"(?i)(?:[£$€]|\b(?:gbp|usd|eur))\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*\.\d{2}\b|\b\d[\d,]*\s?(?:pounds?|quid|dollars?|euros?)\b")
+# A digit run glued to letters is a model or part number (WH-1000XM5, HX-1234567).
+_GLUED = re.compile(r"[A-Za-z][\-/]?$")
+_GLUED_AFTER = re.compile(r"^[\-/]?[A-Za-z]")
+
+
+def _join_groups(match: re.Match, spec: FactSpec) -> str:
+    digits = match.group(2).replace(" ", "")
+    lo, hi = _order_length(spec)
+    return match.group(1) + digits if lo <= len(digits) <= hi else match.group(0)
+
+
+def _order_length(spec: FactSpec) -> Tuple[int, int]:
+    found = re.search(r"\\d\{(\d+),(\d+)\}", spec.order_bare.pattern)
+    return (int(found.group(1)), int(found.group(2))) if found else (6, 10)
+
+
+@functools.lru_cache(maxsize=2048)
+def identifier_view(text: str, spec: FactSpec) -> Tuple[str, Tuple[Span, ...]]:
+    """The message as the order parser reads it: numbers as digits, references and
+    phone numbers blanked out. Returns it with the blanked spans."""
+    view = normalise_numbers(text)
+    view = _GROUPED_AFTER_ORDER.sub(lambda m: _join_groups(m, spec), view)
+    spans = [s for _, s in ticket_refs(view, spec)]
+    view = blank(view, spans)
+    phones = phone_spans(view, spec.phone_region)
+    return blank(view, phones), tuple(spans + phones)
+
+
+def read_order_ids(text: str, spec: Optional[FactSpec] = None, answering: bool = False) -> Reading:
+    """Order numbers in text, in stored form (prefix + digits as typed). A number needs
+    the word order (or the order prefix) next to it, unless `answering`: the message
+    answers our question for the order number, so a lone run of digits counts."""
+    spec = current_spec(spec)
+    if not text:
+        return Reading()
+    view, _ = identifier_view(text, spec)
+    view = blank(view, [m.span() for m in _PRICE.finditer(view)])
+    found = [f"{spec.order_prefix}{m.group(1)}" for m in spec.order_pattern.finditer(view)]
+    if not found and answering:
+        found = [f"{spec.order_prefix}{m.group(1)}" for m in spec.order_bare.finditer(view)
+                 if not _GLUED.search(view[:m.start(1)]) and not _GLUED_AFTER.search(view[m.end(1):])]
+    return Reading.of(found)
+
+
+def order_spans(text: str, spec: FactSpec) -> List[Span]:
+    """Where order numbers are in normalise_numbers(text)-aligned text (for blanking)."""
+    return [m.span() for m in spec.order_pattern.finditer(text)]
+
+
+def parse_order_id(text: str, pattern: re.Pattern, prefix: str, bare: Optional[re.Pattern] = None) -> Optional[str]:
+    """'ord 4400918', 'order number 77120934', 'ORD-00918273' -> 'ORD-...' (digits kept as typed).
+    With `bare`, a lone run of digits counts too: used only when we just asked for the number.
+    None when absent or when two different numbers are given (read_order_ids says which)."""
+    base = current_spec()
+    spec = FactSpec(**{**base.__dict__, "order_pattern": pattern, "order_prefix": prefix, "order_bare": bare or base.order_bare})
+    return read_order_ids(text, spec, answering=bare is not None).value

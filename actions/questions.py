@@ -1,0 +1,238 @@
+"""The questions the complaint form asks with logic: the read-back, which detail is
+wrong, the honest statement of policy with the remedies, the second-explanation offer,
+and the callback windows. Buttons carry payloads; typed answers are read by the form."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from babel.numbers import format_currency
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import context, ticketing
+from actions.form_state import NONE_OF_THESE, policy_known, policy_variant
+from actions.parsing import read_facts
+from bot.catalog import Statement, human_date
+from bot.speech import speakable_date, speakable_order_id
+
+
+FACT_NAMES = {"order_id": "The order number", "purchase_date": "The date", "amount": "The amount", "product": "The product"}
+
+
+class ActionAskFactsConfirmed(Action):
+    """Read key facts back before anything relies on them (docs/design.md#precise-facts),
+    with the category in the customer's words, so a wrong category can be corrected too."""
+
+    def name(self) -> Text:
+        return "action_ask_facts_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        cat = context.catalog()
+        facts = ticketing.facts_from_slots(tracker)
+        missing = set(ticketing.unavailable_facts(tracker))
+        about = cat.category(tracker.get_slot("category"))["in_plain_words"]
+        written, spoken = [f"about: {about}"], [f"about {about}"]
+        if facts["order_id"]:
+            written.append(f"order {facts['order_id']}")
+            spoken.append(f"order {speakable_order_id(facts['order_id'])}")
+        elif "order_id" in missing:
+            written.append("no order number")
+            spoken.append("no order number")
+        if facts["purchase_date"]:
+            written.append(f"bought on {human_date(facts['purchase_date'])}")
+            spoken.append(f"bought on {speakable_date(facts['purchase_date'])}")
+        if facts["amount"] is not None:
+            money = format_currency(facts["amount"], cat.business.get("currency", "GBP"), locale=cat.business.get("locale", "en_GB"))
+            written.append(f"amount {money}")
+            spoken.append(f"amount {money}")
+        if facts["product"]:
+            written.append(f"product: {facts['product']}")
+            spoken.append(f"product: {facts['product']}")
+        dispatcher.utter_message(
+            response="utter_ask_facts_confirmed",
+            facts="; ".join(written),
+            facts_spoken=", ".join(spoken),
+            buttons=[
+                {"title": "Yes, that's right", "payload": "/affirm"},
+                {"title": "No, let me correct it", "payload": "/deny"},
+            ],
+        )
+        return []
+
+
+class _AskFact(Action):
+    """Asks for a key fact; when the customer's complaint held two different values of it
+    ("charged £20 then £35"), asks which one, with a button each, instead of guessing
+    (docs/design.md#precise-facts)."""
+
+    fact = ""
+
+    def name(self) -> Text:
+        return f"action_ask_{self.fact}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        cat = context.catalog()
+        demand = tracker.get_slot("customer_demand") or ""
+        reading = read_facts(demand, cat, context.today(cat))[self.fact] if demand else None
+        if reading is not None and reading.ambiguous:
+            buttons = [{"title": title, "payload": title} for title in map(self._title, reading.candidates)]
+            dispatcher.utter_message(response=f"utter_ask_which_{self.fact}", buttons=buttons)
+        else:
+            dispatcher.utter_message(response=f"utter_ask_{self.fact}")
+        return []
+
+    def _title(self, value: Any) -> str:
+        return str(value)
+
+
+class ActionAskOrderId(_AskFact):
+    fact = "order_id"
+
+
+class ActionAskPurchaseDate(_AskFact):
+    fact = "purchase_date"
+
+    def _title(self, value: Any) -> str:
+        return human_date(value)
+
+
+class ActionAskAmount(_AskFact):
+    fact = "amount"
+
+    def _title(self, value: Any) -> str:
+        cat = context.catalog()
+        return format_currency(value.amount, value.currency, locale=cat.business.get("locale", "en_GB"))
+
+
+class ActionAskFactToCorrect(Action):
+    """After a bare "no" at the read-back: which detail is wrong (a button per fact given,
+    and the topic), so one wrong fact doesn't cost the customer the others."""
+
+    def name(self) -> Text:
+        return "action_ask_fact_to_correct"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        given = [name for name in FACT_NAMES if tracker.get_slot(name) is not None]
+        buttons = [{"title": FACT_NAMES[name], "payload": f'/inform{{"fact": "{name}"}}'} for name in given]
+        buttons.append({"title": "What it's about", "payload": '/inform{"fact": "category"}'})
+        dispatcher.utter_message(response="utter_ask_fact_to_correct", buttons=buttons)
+        return []
+
+
+class ActionAskCategoryChoice(Action):
+    """When the assistant isn't sure what the complaint is about, it asks rather than state
+    the policy of a category it guessed (docs/design.md#honesty): the likeliest 2-3, in the
+    customer's words, plus "Something else"."""
+
+    def name(self) -> Text:
+        return "action_ask_category_choice"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        cat = context.catalog()
+        options = [code for code in (tracker.get_slot("category_options") or []) if code in cat.categories and code != "other"]
+        if not options:
+            options = [code for code in cat.categories if code != "other"]
+        # The phone reads buttons out as a menu: a few words each, and at most three choices.
+        phone = tracker.get_latest_input_channel() == "twilio_ivr"
+        words = "in_few_words" if phone else "in_plain_words"
+        options = options[:2] if phone else options
+        buttons = [{"title": cat.categories[code][words].capitalize(), "payload": f'/inform{{"category": "{code}"}}'} for code in options]
+        buttons.append({"title": cat.categories["other"][words].capitalize(), "payload": '/inform{"category": "other"}'})
+        dispatcher.utter_message(response="utter_ask_category_choice", buttons=buttons)
+        return []
+
+
+async def state_expectations(dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
+    """Say, once, what we will do and by when, what we can't, why, and the alternative,
+    and record each statement on the ticket as a disclosure (seed 004's evidence)."""
+    cat = context.catalog()
+    ticket = await ticketing.load_or_create(tracker)
+    if not policy_known(tracker):
+        return ticket
+    variant = policy_variant(tracker)
+    statements = cat.statements(variant, ticketing.facts_from_slots(tracker), context.today(cat))
+    for statement in ticketing.record_disclosures(ticket, statements):
+        dispatcher.utter_message(response=f"utter_expectation_{statement.kind}", statement=statement.text)
+    ticketing.sync_ticket(ticket, tracker)
+    remedies = cat.remedy_options(variant)
+    ticket["remedy"]["offered"] = [r["id"] for r in remedies]
+    await ticketing.save(ticket)
+    return ticket
+
+
+class ActionAskRemedyChoice(Action):
+    def name(self) -> Text:
+        return "action_ask_remedy_choice"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        await state_expectations(dispatcher, tracker)
+        options = context.catalog().remedy_options(policy_variant(tracker))
+        # Payloads carry the remedy id, so no classifier can mistake a choice for a request.
+        buttons = [{"title": o["label"], "payload": f'/inform{{"remedy": "{o["id"]}"}}'} for o in options]
+        buttons.append({"title": NONE_OF_THESE, "payload": '/inform{"remedy": "none"}'})
+        dispatcher.utter_message(response="utter_ask_remedy_choice", buttons=buttons)
+        return []
+
+
+class ActionAskExplanationResponse(Action):
+    def name(self) -> Text:
+        return "action_ask_explanation_response"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        await state_expectations(dispatcher, tracker)
+        dispatcher.utter_message(
+            response="utter_ask_explanation_response",
+            buttons=[
+                {"title": "That's OK", "payload": "/affirm"},
+                {"title": "I'm not happy with this", "payload": "/reject_explanation"},
+            ],
+        )
+        return []
+
+
+async def offer_callback(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """The second-explanation offer, word for word from the catalog (it says the decision
+    will not change), recorded on the ticket once (docs/design.md#second-explanation)."""
+    ticket = await ticketing.load_or_create(tracker)
+    ticketing.sync_ticket(ticket, tracker)
+    offer = context.catalog().second_explanation.get("offer_text", "")
+    ticket["callback"]["status"] = "offered"
+    # Once per ticket, however often the question is asked again (record_disclosures dedupes).
+    ticketing.record_disclosures(ticket, [Statement("SECOND-EXPLANATION.offer", "offer", offer)])
+    await ticketing.save(ticket)
+    dispatcher.utter_message(
+        text=offer,
+        buttons=[
+            {"title": "Yes, please call me back", "payload": "/request_callback"},
+            {"title": "No, thanks", "payload": "/decline_callback"},
+        ],
+    )
+
+
+class ActionAskCallbackChoice(Action):
+    def name(self) -> Text:
+        return "action_ask_callback_choice"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        await offer_callback(dispatcher, tracker)
+        return []
+
+
+class ActionAskCallbackWindow(Action):
+    def name(self) -> Text:
+        return "action_ask_callback_window"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        cat = context.catalog()
+        offered = [
+            {"start": w["start"].isoformat(), "end": w["end"].isoformat(), "title": f"{w['start']:%a} {w['start'].day} {w['start']:%b}, {w['start']:%H:%M}-{w['end']:%H:%M}"}
+            for w in cat.callback_windows(context.now())
+        ]
+        dispatcher.utter_message(
+            response="utter_ask_callback_window",
+            buttons=[{"title": w["title"], "payload": f'/inform{{"window": "{w["start"]}"}}'} for w in offered],
+        )
+        return [SlotSet("callback_windows_offered", offered)]
+
+

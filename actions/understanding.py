@@ -1,0 +1,101 @@
+"""Which complaint category the assistant may act on, and when it must ask instead (issue 12).
+
+The category chooses the policy stated at first contact, so a category that is neither
+confident nor confirmed by the customer must never reach a policy statement. The thresholds
+come from the catalog's `understanding:` section (chosen by cross-validation with
+scripts/compare_classifiers.py --thresholds), not from code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+from actions.parsing import describes_problem
+
+PREFIX = "complain_"
+REQUEST_HUMAN = "request_human"
+# Intents after which the text may still carry a complaint worth classifying: the classifier
+# heard mostly facts ("ORD-4400918 arrived broken") or was unsure of everything.
+MAYBE_COMPLAINT = {"inform", "nlu_fallback"}
+
+
+@dataclass(frozen=True)
+class CategoryDecision:
+    """`category`: the category code to act on, set only when confident. `options`: when not
+    confident, the 2-3 likeliest codes to offer the customer (best first); empty when
+    confident or when the message describes no problem."""
+
+    category: Optional[str] = None
+    options: Tuple[str, ...] = ()
+
+
+NO_DECISION = CategoryDecision()
+
+
+def category_ranking(parse_data: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """[{name, confidence}] of complaint categories, best first: the category classifier's
+    ranking (parse data `complaint_category`) or else the complain_* intents of the intent
+    ranking, renormalised so that the confidences compare across messages."""
+    own = (parse_data.get("complaint_category") or {}).get("ranking")
+    if own:
+        return sorted(own, key=lambda e: -e["confidence"])
+    ranked = [r for r in parse_data.get("intent_ranking") or [] if (r.get("name") or "").startswith(PREFIX)]
+    total = sum(r["confidence"] for r in ranked) or 1.0
+    return sorted(({"name": r["name"][len(PREFIX):], "confidence": r["confidence"] / total} for r in ranked),
+                  key=lambda e: -e["confidence"])
+
+
+def decide_category(parse_data: Dict[str, Any], text: str, catalog) -> CategoryDecision:
+    """The category decision for one customer message.
+
+    - A message whose intent is `request_human` never becomes a category decision (no
+      category, no options), whatever else it says: the caller honours the request for a
+      person first and must not ask a clarifying question in its way.
+    - Only complaints are classified (`is_complaint`): a `complain_*` intent; or, when the
+      text also says what went wrong, `inform`/`nlu_fallback` or complaint intents that
+      together outweigh the winning intent. Anything else (affirm, deny, greetings, bare
+      facts) gets no category and no options.
+    - Confident = the best category's confidence >= `understanding.confidence_floor` and
+      it leads the second by >= `understanding.margin`. Otherwise the decision carries the
+      `understanding.max_options` likeliest categories (at least 2) to offer, and no category.
+    - Categories unknown to the catalog are left out.
+    """
+    intent = ((parse_data.get("intent") or {}).get("name")) or ""
+    if intent == REQUEST_HUMAN:
+        return NO_DECISION
+    if not is_complaint(parse_data, intent, text):
+        return NO_DECISION
+    settings = understanding_settings(catalog)
+    ranking = [r for r in category_ranking(parse_data) if r["name"] in catalog.categories]
+    if not ranking:
+        fallback = intent[len(PREFIX):] if intent.startswith(PREFIX) else "other"
+        return CategoryDecision(fallback if fallback in catalog.categories else "other")
+    top = ranking[0]["confidence"]
+    second = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
+    if top >= settings["confidence_floor"] and top - second >= settings["margin"]:
+        return CategoryDecision(ranking[0]["name"])
+    return CategoryDecision(None, tuple(r["name"] for r in ranking[: settings["max_options"]]))
+
+
+def is_complaint(parse_data: Dict[str, Any], intent: str, text: str) -> bool:
+    """A complaint intent won; or the classifier heard mostly facts or nothing it knew; or
+    the complaint intents together outweigh the winning conversation intent (nine categories
+    split the complaint's probability, so 'thanks so much for charging me twice' can lose to
+    `thank` one category at a time but not as a complaint). Only when the text says what
+    went wrong, beyond facts and greetings."""
+    if intent.startswith(PREFIX):
+        return True
+    if not describes_problem(text):
+        return False
+    if intent in MAYBE_COMPLAINT:
+        return True
+    ranking = parse_data.get("intent_ranking") or []
+    mass = sum(r["confidence"] for r in ranking if (r.get("name") or "").startswith(PREFIX))
+    return mass > ((parse_data.get("intent") or {}).get("confidence") or 0.0)
+
+
+DEFAULTS = {"confidence_floor": 0.5, "margin": 0.1, "max_options": 3}
+
+
+def understanding_settings(catalog) -> Dict[str, Any]:
+    return {**DEFAULTS, **(catalog.data.get("understanding") or {})}

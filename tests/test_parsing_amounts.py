@@ -1,0 +1,92 @@
+"""Amounts as customers write and say them (issue 12, item 4): currency words and symbols,
+amounts in words, bare numbers where the sentence is about money; never an order or
+phone number, a date, a year, a percentage, a quantity or a model number."""
+from __future__ import annotations
+
+import pytest
+
+from actions.parsing import AMBIGUOUS, NONE, ONE, Money, parse_amount, read_amounts
+
+
+@pytest.mark.parametrize("text,amount,currency", [
+    ("it was £499.99", 499.99, "GBP"),
+    ("I paid 499 pounds", 499.0, "GBP"),
+    ("GBP 1,299", 1299.0, "GBP"),
+    ("a hundred quid", 100.0, "GBP"),
+    ("three hundred and forty pounds", 340.0, "GBP"),
+    ("it cost me one thousand two hundred and forty nine pounds", 1249.0, "GBP"),
+    ("one pound fifty", 1.5, "GBP"),
+    ("49 pounds 99", 49.99, "GBP"),
+    ("99p", 0.99, "GBP"),
+    ("it was a tenner", 10.0, "GBP"),
+    ("paid £1.5k", 1500.0, "GBP"),
+    # other currencies are read and recorded as such
+    ("they took 180 dollars", 180.0, "USD"),
+    ("$20 extra", 20.0, "USD"),
+    ("charged 45 euros", 45.0, "EUR"),
+    ("€45", 45.0, "EUR"),
+    # bare numbers where the sentence is about money
+    ("bought it for 899", 899.0, "GBP"),
+    ("my QE55Q80C tv for 899 died after 3 months", 899.0, "GBP"),
+    ("a payment of 49.99 went out", 49.99, "GBP"),
+    ("2 lots of 89.99", 89.99, "GBP"),
+    ("they charged me 1,249.00", 1249.0, "GBP"),
+    ("it cost 1299.00", 1299.0, "GBP"),
+    ("the price was 349", 349.0, "GBP"),
+    ("a refund of 120.50", 120.5, "GBP"),
+    ("I paid forty nine ninety nine", 49.99, "GBP"),
+    ("I bought a 55 inch TV for £649 two weeks ago", 649.0, "GBP"),
+    ("card ending 4242 was charged £19.99", 19.99, "GBP"),
+    ("ord 77120934, paid £1,299 on 14/02/2024", 1299.0, "GBP"),
+    ("charged £499.99 twice", 499.99, "GBP"),
+])
+def test_a_stated_amount_is_read_with_its_currency(text, amount, currency):
+    reading = read_amounts(text)
+    assert reading.status == ONE
+    assert reading.value == Money(amount, currency)
+    assert parse_amount(text) == amount
+
+
+@pytest.mark.parametrize("text", [
+    "order 4400918 was late",  # order number
+    "order number 55120937 for my kettle",
+    "call me on 07700 900123",  # phone number
+    "ring 020 7946 0958 for 5 minutes",
+    "any news on C-20261201-0015?",  # ticket reference
+    "bought it on 14/02/2024",  # date
+    "bought it in 2024",  # year
+    "I got 20% off",  # percentage
+    "a 20 percent discount",
+    "I ordered 2 kettles",  # quantity
+    "order for 2 kettles",
+    "I waited for 3 weeks",
+    "I've called 3 times",
+    "the WH-1000XM5 headphones",  # model number
+    "my 55 inch TV",
+    "postcode LS1 4AP",
+    "forty nine ninety nine",  # two numbers and nothing to say they are money
+    "",
+])
+def test_no_amount_where_none_is_stated(text):
+    assert read_amounts(text).status == NONE
+    assert parse_amount(text) is None
+
+
+def test_two_different_amounts_are_ambiguous_with_the_candidates():
+    reading = read_amounts("I paid £49.99 and they only refunded £20")
+    assert reading.status == AMBIGUOUS and reading.value is None
+    assert reading.candidates == (Money(49.99, "GBP"), Money(20.0, "GBP"))
+    assert parse_amount("I paid £49.99 and they only refunded £20") is None
+
+
+def test_one_amount_said_twice_is_one_amount():
+    assert read_amounts("£49.99, yes 49.99 pounds").status == ONE
+
+
+def test_a_lone_number_is_an_amount_only_as_the_answer_to_our_question():
+    assert parse_amount("499") is None
+    assert parse_amount("499", require_currency=False) == 499.0
+    assert parse_amount("it was about 500", require_currency=False) == 500.0
+    assert parse_amount("in 2024", require_currency=False) is None
+    assert parse_amount("bought 2 for 899", require_currency=False) == 899.0
+    assert parse_amount("4400918 or 5512093", require_currency=False) is None

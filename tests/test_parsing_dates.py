@@ -1,0 +1,145 @@
+"""Purchase dates as customers write them (issue 12, item 4): read correctly, never read
+day-first when ISO, never in the future, and asked about when two dates could be it."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from actions.parsing import AMBIGUOUS, NONE, ONE, parse_date, read_dates
+
+TODAY = date(2026, 11, 22)  # a Sunday
+
+
+@pytest.mark.parametrize("text,expected", [
+    # ISO is year-month-day, never day-first (was read as 11 February)
+    ("my order date was 2026-11-02", "2026-11-02"),
+    ("bought 2025-12-20", "2025-12-20"),
+    ("2026/10/05", "2026-10-05"),
+    # dotted and slashed: UK day first
+    ("purchased 21.10.2026", "2026-10-21"),
+    ("03/04/2023", "2023-04-03"),
+    ("bought on 03/03/23", "2023-03-03"),
+    ("bought it on 21/10", "2026-10-21"),
+    # ordinals and month names, either order
+    ("got it 20th nov", "2026-11-20"),
+    ("ordered Nov 19th", "2026-11-19"),
+    ("it was the 3rd of October", "2026-10-03"),
+    ("it was the third of October", "2026-10-03"),
+    ("bought it on the twenty first of october", "2026-10-21"),
+    ("purchased 5 September 2025", "2025-09-05"),
+    ("ordered on Sept 5, 2025", "2025-09-05"),
+    ("Tuesday 3rd March 2023", "2023-03-03"),
+    ("bought it on May 2nd", "2026-05-02"),
+    # no year: the most recent such day
+    ("bought on 25 December", "2025-12-25"),
+    ("ordered on 22 November", "2026-11-22"),
+    # relative days, from the injected today
+    ("yesterday", "2026-11-21"),
+    ("the day before yesterday", "2026-11-20"),
+    ("two weeks ago", "2026-11-08"),
+    ("a fortnight ago", "2026-11-08"),
+    ("ordered it 3 days ago", "2026-11-19"),
+    ("last tuesday", "2026-11-17"),
+    ("got it last saturday", "2026-11-21"),
+    ("I bought it today", "2026-11-22"),
+    ("today", "2026-11-22"),
+    # a day of the month alone: the latest one up to today
+    ("no, it was the 5th", "2026-11-05"),
+    ("bought it on the 31st", "2026-10-31"),
+])
+def test_a_stated_date_is_read(text, expected):
+    assert parse_date(text, TODAY) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "tomorrow",  # a purchase can't be in the future
+    "bought 2027-01-05",
+    "in 2023",  # no day: not precise enough to decide a warranty
+    "sometime last year",
+    "two months ago",
+    "a couple of days ago",
+    "I may 2 have the wrong one",  # the verb, not the month
+    "I sat waiting all day",  # not Saturday
+    "please sort this out today",  # when they want it, not when they bought it
+    "I called yesterday and nobody answered",  # a contact with us, not a purchase
+    "the 2nd time I've had to complain",  # an ordinal, not a day
+    "i rang 5 times on the 14th",
+    "any news on C-20261201-0015?",  # a reference holds a date-like run of digits
+    "order ord-20261101 is late",
+    "version 2.5.1 of the app",
+    "the WH-1000XM5 headphones",
+    "ring me at 10.30",
+    "",
+])
+def test_no_purchase_date_where_none_is_stated(text):
+    assert parse_date(text, TODAY) is None
+
+
+@pytest.mark.parametrize("text,bought,other", [
+    ("bought on 3rd Nov, returned it on 10th Nov", "2026-11-03", "2026-11-10"),
+    ("ordered 1 Nov, reduced on 15 Nov", "2026-11-01", "2026-11-15"),
+    ("it was reduced on 15 Nov but I ordered it on 1 Nov", "2026-11-01", "2026-11-15"),
+    ("I placed the order on 2026-11-02 and it arrived on 2026-11-09", "2026-11-02", "2026-11-09"),
+    ("delivered 9th Nov, purchased 2nd Nov", "2026-11-02", "2026-11-09"),
+    ("got it on 1st Nov and it broke on 20th nov", "2026-11-01", "2026-11-20"),
+    ("i ordered a kettle on the 2nd and it came on the 9th broken", "2026-11-02", "2026-11-09"),
+])
+def test_of_several_dates_the_one_tied_to_buying_is_the_purchase_date(text, bought, other):
+    reading = read_dates(text, TODAY)
+    assert (reading.status, reading.value) == (ONE, bought)
+    assert other in reading.candidates
+
+
+@pytest.mark.parametrize("text,after", [
+    ("sent the kettle back 3 weeks ago", "2026-11-10"),
+    ("it broke on 10 Nov", "2026-11-10"),
+    ("the price dropped on 20 Nov", "2026-11-20"),
+    ("I returned it on the 3rd of November", "2026-11-03"),
+])
+def test_a_date_of_what_happened_after_buying_is_never_the_purchase_date(text, after):
+    # Asked for instead: a return, a price drop or a breakdown says nothing about the warranty.
+    assert parse_date(text, TODAY) is None
+    assert after in read_dates(text, TODAY).candidates or read_dates(text, TODAY).status == NONE
+
+
+def test_the_delivery_date_stands_in_but_the_breakdown_never_does():
+    reading = read_dates("it came on 3 Nov and broke on 10 Nov", TODAY)
+    assert (reading.status, reading.value) == (ONE, "2026-11-03")
+
+
+@pytest.mark.parametrize("text,candidates", [
+    ("the 5th of November or maybe the 9th of November", ("2026-11-05", "2026-11-09")),
+    ("14/02/2024 or 21.10.2026", ("2024-02-14", "2026-10-21")),
+])
+def test_two_dates_none_tied_to_buying_are_ambiguous(text, candidates):
+    reading = read_dates(text, TODAY)
+    assert reading.status == AMBIGUOUS and reading.value is None
+    assert reading.candidates == candidates
+    assert parse_date(text, TODAY) is None  # never a guess
+
+
+def test_one_date_said_twice_is_one_date():
+    assert read_dates("bought 3 Nov, yes the 3rd of November", TODAY).status == ONE
+
+
+def test_the_api_says_one_several_or_none():
+    assert read_dates("bought it yesterday", TODAY).status == ONE
+    assert read_dates("no date here", TODAY).status == NONE
+    assert read_dates("no date here", TODAY).candidates == ()
+
+
+def test_relative_and_yearless_dates_count_from_the_today_passed_in():
+    assert parse_date("yesterday", date(2025, 3, 1)) == "2025-02-28"
+    assert parse_date("bought on 25 December", date(2026, 12, 26)) == "2026-12-25"
+    assert parse_date("bought on 25 December", date(2026, 12, 24)) == "2025-12-25"
+    assert parse_date("last friday", date(2026, 11, 20)) == "2026-11-13"  # a Friday: the one before
+
+
+def test_parse_date_is_cached_per_text_and_today():
+    read_dates.cache_clear()
+    parse_date("bought it yesterday", TODAY)
+    parse_date("bought it yesterday", TODAY)
+    parse_date("bought it yesterday", date(2026, 11, 23))
+    info = read_dates.cache_info()
+    assert (info.hits, info.misses) == (1, 2)
