@@ -155,7 +155,7 @@ class AtomicRedisLockStore(RedisLockStore):
                 args=[repr(now), json.dumps(conversation_id), json.dumps(now + lock_lifetime)],
             ))
         except Exception as error:
-            raise LockError(f"Error while acquiring lock. Error:\n{error}")
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
 
     def update_lock(self, conversation_id: Text) -> None:
         self._release_ticket(conversation_id, None)

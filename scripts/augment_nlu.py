@@ -37,7 +37,7 @@ def load_complaints():
     for path in sorted((ROOT / "data" / "nlu").glob("complaints_*.yml")):
         for block in yaml.safe_load(path.read_text())["nlu"]:
             if block.get("intent", "").startswith("complain_"):
-                lines = [l.strip()[2:] for l in block["examples"].splitlines() if l.strip().startswith("- ")]
+                lines = [line.strip()[2:] for line in block["examples"].splitlines() if line.strip().startswith("- ")]
                 examples.setdefault(block["intent"], []).extend(lines)
     return examples
 

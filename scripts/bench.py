@@ -206,8 +206,8 @@ async def closed_phase(factory: ConversationFactory, args: argparse.Namespace, s
                        roots: List[int], channels: List[str]) -> Dict[str, Any]:
     steps = []
     for concurrency in args.step_list:
-        run, cpu, attempts = await measured(f"closed c={concurrency}", roots, args, lambda: closed_loop(
-            factory, concurrency, step_seconds, warmup=args.warmup, seed=args.seed))
+        run, cpu, attempts = await measured(f"closed c={concurrency}", roots, args, lambda c=concurrency: closed_loop(
+            factory, c, step_seconds, warmup=args.warmup, seed=args.seed))
         s = run.summary()
         row = {"concurrency": concurrency, **s, "web": run.summary("web"), "cpu": cpu, "attempts_other_cores": attempts}
         if "ivr" in channels:
@@ -285,8 +285,8 @@ async def length_phase(base_url: str, turns: int, roots: List[int], pace: float,
     by_kind = {}
     for kind in ("greet", "status"):
         e = median([x["ms"] for x in early if x["kind"] == kind])
-        l = median([x["ms"] for x in late if x["kind"] == kind])
-        by_kind[kind] = {"turn5_ms": e, f"turn{turns}_ms": l, "ratio": round(l / e, 2) if e and l else None}
+        late_ms = median([x["ms"] for x in late if x["kind"] == kind])
+        by_kind[kind] = {"turn5_ms": e, f"turn{turns}_ms": late_ms, "ratio": round(late_ms / e, 2) if e and late_ms else None}
     ratios = [v["ratio"] for v in by_kind.values() if v["ratio"]]
     return {
         "turns": turns, "ticket_asked_about": ticket, "failed_turns": failed, "pace_s": pace,
@@ -373,7 +373,8 @@ def fmt(value: Any, digits: int = 0) -> str:
 
 def table(rows: List[List[str]], header: List[str]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = lambda cells: "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    def line(cells):
+        return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 

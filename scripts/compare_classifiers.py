@@ -328,7 +328,7 @@ def main() -> int:
     texts, labels = training_data()
     tokens = rasa_tokens(texts)
     print(f"data/nlu: {len(texts)} examples, {len(set(labels))} intents, "
-          f"{sum(l.startswith(PREFIX) for l in labels)} complaints")
+          f"{sum(label.startswith(PREFIX) for label in labels)} complaints")
     if args.thresholds:
         choose_thresholds(tokens, texts, labels)
         return 0

@@ -128,7 +128,7 @@ def out_of_fold(texts: List[str], labels: np.ndarray, args) -> Dict[str, Tuple[L
         train_pairs = base + extra
         train_raw = [t for t, _ in train_pairs]
         model = Product(args.c_int, args.c_cat, (None if args.weight in ("", "none") else args.weight), (None if args.cat_weight in ("", "none") else args.cat_weight), combine=args.combine).fit(
-            rasa_tokens(train_raw), np.array([l for _, l in train_pairs]))
+            rasa_tokens(train_raw), np.array([label for _, label in train_pairs]))
         test_raw = [texts[i] for i in test]
         for i, parse in zip(test, model.parse(rasa_tokens(test_raw), test_raw)):
             clean[i] = parse
@@ -295,7 +295,7 @@ def main() -> int:
 
     catalog = load_catalog()
     texts, labels = written()
-    print(f"written examples {len(texts)} ({sum(l.startswith(PREFIX) for l in labels)} complaints); {vars(args)}")
+    print(f"written examples {len(texts)} ({sum(label.startswith(PREFIX) for label in labels)} complaints); {vars(args)}")
     sets = out_of_fold(texts, labels, args)
     print(f"  catalog thresholds {catalog.data.get('understanding')}")
     for name, (parses, gold) in sets.items():

@@ -28,8 +28,8 @@ def test_shipped_catalog_covers_every_category_and_intent(raw):
 
 def test_every_variant_is_honest_and_complete(raw):
     catalog = Catalog(raw)
-    for code, cat in catalog.categories.items():
-        for sub, spec in cat["sub_reasons"].items():
+    for cat in catalog.categories.values():
+        for spec in cat["sub_reasons"].values():
             for variant in spec["variants"]:
                 assert variant.get("will") or variant.get("cannot"), variant["id"]
                 if variant.get("cannot"):
@@ -55,7 +55,8 @@ def test_editing_mistakes_are_reported(raw, mutate, message):
 
 def test_variant_depends_on_days_since_purchase():
     catalog = load_catalog()
-    pick = lambda day: catalog.select_variant("refund_return", "return_refused", {"purchase_date": day}, date(2026, 11, 22))["id"]
+    def pick(day):
+        return catalog.select_variant("refund_return", "return_refused", {"purchase_date": day}, date(2026, 11, 22))["id"]
     assert pick("2026-11-01") == "RET-IN-PERIOD"
     assert pick("2026-10-23") == "RET-IN-PERIOD"  # day 30
     assert pick("2026-10-22") == "RET-OUT-OF-PERIOD"  # day 31

@@ -162,7 +162,7 @@ def test_svm_sends_what_it_cannot_classify_to_fallback(svm):
 
 
 def test_tfidf_weights_match_sklearns_sublinear_tfidf_per_block():
-    from scipy.sparse import csr_matrix, hstack
+    from scipy.sparse import hstack
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
     from bot.nlu.svm_classifier import TfidfWeights

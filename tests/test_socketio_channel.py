@@ -136,7 +136,7 @@ async def test_buttons_and_handoff_over_socketio(clients, live_stack):
         ("15 January 2023", "which product"), ("Bosch washing machine", "read that back"),
     ]:
         await client.say(session_id, text)
-        last = (await client.bot_until(lambda m: question in m.get("text", "").lower()))[-1]
+        last = (await client.bot_until(lambda m, question=question: question in m.get("text", "").lower()))[-1]
     assert {"content_type": "text", "title": "Yes, that's right", "payload": "/affirm"} in last["quick_replies"]
 
     # The hand-off sends custom JSON: it must reach the client and the pause must stick.

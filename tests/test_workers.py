@@ -4,7 +4,6 @@ both workers take turns, conversations stay whole whichever worker takes a messa
 from __future__ import annotations
 
 import re
-import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import List
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.cluster import Cluster, base_url, launcher_env, port_of, say, scrape_metrics
+from tests.cluster import Cluster, launcher_env, port_of, say, scrape_metrics
 from tests.live import buttons, texts
 
 pytestmark = pytest.mark.live
