@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -99,11 +99,10 @@ class ActionStartComplaint(Action):
         retried = ticket_of_failed_turn(tracker)  # before the reset below clears `ticket_id`
         events: List[EventType] = [SlotSet(name, None) for name in FORM_SLOTS + ("ticket_id", "category", "sub_reason", "customer_demand")]
         tracker = with_slots(tracker, events)
-        kind = bad_input_kind(text)
-        if kind in ("gibberish", "emoji", "empty", "language"):
-            # "asdf qwrtz" may land on a complaint intent: it is still no complaint.
-            dispatcher.utter_message(response=f"utter_fallback_{kind}")
-            return []
+        if bad_input_kind(text) in ("gibberish", "emoji", "empty", "language"):
+            # "asdf qwrtz" may land on a complaint intent: it is still no complaint. The fallback
+            # answers it (and counts it, and hands off after too many), as for any message not understood.
+            return [FollowupAction("action_handle_fallback")]
         decision = decision_of(tracker, cat)
         described = decision.category is not None or bool(decision.options)
         if not described:

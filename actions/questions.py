@@ -145,7 +145,7 @@ class ActionAskCategoryChoice(Action):
 
 async def state_expectations(dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
     """Say, once, what we will do and by when, what we can't, why, and the alternative,
-    and record each statement on the ticket as a disclosure (seed 004's evidence)."""
+    and record each statement on the ticket as a disclosure (the exemption evidence of docs/design.md#second-explanation)."""
     cat = context.catalog()
     ticket = await ticketing.load_or_create(tracker)
     if not policy_known(tracker):

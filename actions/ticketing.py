@@ -25,7 +25,10 @@ logger = logging.getLogger(__name__)
 CHANNELS = {"twilio_ivr": "voice", "socketio": "web", "webchat": "web"}
 # The tickets another conversation proved are its own (actions/ticket_proof.py).
 VERIFIED_SLOT = "verified_tickets"
-MAX_TEXT = 2000  # a 10 KB message is kept in the tracker, not pasted into an agent's screen
+# A customer's words on the ticket (customer_demand, transcript lines): as much as the web chat
+# sends in one message (bot/webchat/views.py MAX_MESSAGE_CHARS), so the whole complaint reaches
+# the agent; anything longer is cut there and the customer is told.
+MAX_TEXT = 10_000
 
 
 def latest_metadata(tracker: Tracker) -> Dict[str, Any]:

@@ -95,7 +95,7 @@ class Catalog:
                     if unknown:
                         raise CatalogError(f"policy {variant.get('id')}: unknown remedies {unknown}")
                     if remedies and not 2 <= len(remedies) <= 4:
-                        raise CatalogError(f"policy {variant.get('id')}: offer 2-4 remedies (seed 002)")
+                        raise CatalogError(f"policy {variant.get('id')}: offer 2-4 remedies (docs/design.md#empathy)")
                 dated = any("max_days_since_purchase" in (v.get("when") or {}) for v in variants)
                 if dated and "purchase_date" not in cat.get("required_facts", []):
                     raise CatalogError(f"categories.{code}: variants depend on purchase_date, so it must be a required fact")

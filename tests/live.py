@@ -78,6 +78,7 @@ class LiveStack:
             "AGENT_API_TOKEN": "test-agent-token",
             "RASA_TOKEN": "test-rasa-token",
             "METRICS_TOKEN": "test-metrics-token",
+            "ACTION_SERVER_TOKEN": "test-action-server-token",
             # Every stack starts its clock at a Tuesday mid-morning in London (bot/clock.py):
             # what is open, what a warranty's age is, never depend on when CI runs.
             # A test that needs another instant passes its own CLOCK_START in extra_env.
@@ -172,6 +173,16 @@ class LiveStack:
         url = f"{self.rasa_url}/conversations/{sender}/tracker?token={self.env['RASA_TOKEN']}"
         with urllib.request.urlopen(url, timeout=30) as response:
             return json.loads(response.read())
+
+
+def through_clarification(say, replies: List[Dict[str, Any]], category: str) -> List[Dict[str, Any]]:
+    """When the assistant wasn't sure what the complaint is about it asks, with a button per
+    likely category: answer as the customer would, by clicking `category` (if offered), and
+    return what the assistant says next. `say` sends one message, e.g. lambda t: stack.say(sender, t)."""
+    wanted = f'/inform{{"category": "{category}"}}'
+    if any(b.get("payload") == wanted for r in replies for b in (r.get("buttons") or [])):
+        return say(wanted)
+    return replies
 
 
 def took_fault_path(replies: List[Dict[str, Any]]) -> bool:

@@ -1,15 +1,16 @@
-"""Agent API over a real store (both backends) and a small stand-in for Rasa's HTTP API."""
+"""Agent API over a real store (both backends) and the stand-in for Rasa's HTTP API
+(tests/support/rasa_stand_in.py says why one, and where the real Rasa is used instead)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import pytest_asyncio
-from aiohttp import web
 
 from bot.agent_api import create_app
 from bot.tickets.model import iso, new_ticket, utcnow
 from bot.tickets.sqlite_store import SQLiteTicketStore
+from tests.support.rasa_stand_in import rasa  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.asyncio
 
@@ -33,32 +34,6 @@ def opted_in(start_minutes=60, outcome=None):
     if outcome:
         cb["outcome"] = outcome
     return cb
-
-
-class RasaStandIn:
-    """Records what the agent API sends to Rasa; answers with `status`."""
-
-    def __init__(self) -> None:
-        self.calls = []
-        self.status = 200
-
-    async def events(self, request: web.Request) -> web.Response:
-        self.calls.append({
-            "conversation_id": request.match_info["conversation_id"],
-            "query": dict(request.query),
-            "json": await request.json(),
-        })
-        return web.json_response({"sender_id": request.match_info["conversation_id"]}, status=self.status)
-
-
-@pytest_asyncio.fixture
-async def rasa(aiohttp_server):
-    stand_in = RasaStandIn()
-    app = web.Application()
-    app.router.add_post("/conversations/{conversation_id}/tracker/events", stand_in.events)
-    server = await aiohttp_server(app)
-    stand_in.url = str(server.make_url("")).rstrip("/")
-    return stand_in
 
 
 @pytest.fixture
@@ -264,11 +239,11 @@ async def test_handback_resumes_conversation_in_rasa(client, store, rasa):
     body = await json_of(resp, 200)
     assert body["status"] == "open"
     assert body["history"][-1]["by"] == "ann" and body["history"][-1]["action"] == "handed_back"
-    resume = rasa.calls[0]
+    resume = rasa.posts[0]
     assert (resume["conversation_id"], resume["query"]) == (conversation, {"token": "rasa-tok"})
     assert (resume["json"] if isinstance(resume["json"], list) else [resume["json"]])[0] == {"event": "resume"}
     # Then the customer is told, in their conversation, by the agent's display name.
-    told = rasa.calls[1]["json"]
+    told = rasa.posts[1]["json"]
     assert told["event"] == "bot" and told["metadata"] == {"agent": "Ann"}
     assert "Ann has passed you back to our assistant" in told["text"] and "C-20240305-0001" in told["text"]
     assert (await store.get("C-20240305-0001"))["status"] == "open"
@@ -285,12 +260,12 @@ async def test_handback_when_rasa_unreachable_is_502_and_changes_nothing(make_cl
 
 
 async def test_handback_when_rasa_refuses_is_502_and_changes_nothing(client, store, rasa):
-    rasa.status = 401
+    rasa.events_status = 401
     await store.save(ticket("C-20240305-0001", status="handed_off"))
     before = await store.get("C-20240305-0001")
     resp = await client.post("/api/tickets/C-20240305-0001/handback", json={"agent": "ann"}, headers=AUTH)
     await json_of(resp, 502)
-    assert len(rasa.calls) == 1
+    assert len(rasa.posts) == 1
     assert await store.get("C-20240305-0001") == before
 
 
@@ -298,7 +273,7 @@ async def test_handback_only_from_handed_off(client, store, rasa):
     await store.save(ticket("C-20240305-0001", status="open"))
     resp = await client.post("/api/tickets/C-20240305-0001/handback", json={"agent": "ann"}, headers=AUTH)
     await json_of(resp, 409)
-    assert rasa.calls == []
+    assert rasa.posts == []
 
 
 # -- lifecycle -------------------------------------------------------------------

@@ -33,7 +33,7 @@ def test_every_variant_is_honest_and_complete(raw):
             for variant in spec["variants"]:
                 assert variant.get("will") or variant.get("cannot"), variant["id"]
                 if variant.get("cannot"):
-                    # an exclusion is never stated without its reason and what to do instead (seed 004)
+                    # an exclusion is never stated without its reason and what to do instead (docs/design.md#honesty)
                     assert variant.get("why"), variant["id"]
                     assert variant.get("alternative") or variant.get("will"), variant["id"]
 

@@ -1,5 +1,5 @@
-"""What customers and agents notice when an agent works a hand-off, in process (a Rasa
-stand-in, the real hub): resolution and hand-back reach the customer's conversation under the
+"""What customers and agents notice when an agent works a hand-off, in process (the Rasa
+stand-in of tests/support/rasa_stand_in.py, the real hub): resolution and hand-back reach the customer's conversation under the
 agent's display name, a claim replaces the page's "We're closed" wait, the card says why the
 ticket was handed off, and the callbacks page says why "Call now" is missing."""
 from __future__ import annotations
@@ -61,7 +61,8 @@ async def test_resolving_tells_the_customer_by_display_name_and_gives_the_conver
     cid_events = [e for e in rasa.events if e["cid"] == CONVERSATION]
     assert cid_events[0] == {"cid": CONVERSATION, "event": "resume"}
     assert [e["text"] for e in cid_events if e["event"] == "bot"] == [told["text"]]
-    shown = transcript.from_tracker({"paused": False, "events": rasa.tracker_events})
+    assert rasa.tracker["paused"] is False
+    shown = transcript.from_tracker(rasa.tracker)
     assert shown["messages"][-1] == {"role": "agent", "agent": "Alice Smith", "text": told["text"],
                                      "at": shown["messages"][-1]["at"]}
     ticket = await sqlite_store.get(TICKET)

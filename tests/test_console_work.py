@@ -8,10 +8,9 @@ import json
 import re
 import time
 from datetime import datetime, timedelta
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 import pytest
-from aiohttp import web
 
 from bot.agent_api import create_app
 from bot.catalog import load_catalog
@@ -23,6 +22,7 @@ from bot.tickets.model import iso, new_ticket, utcnow
 from bot.tickets.redis_store import RedisTicketStore
 from bot.tickets.sqlite_store import SQLiteTicketStore
 from bot.webchat.hub import HUB_KEY
+from tests.support.rasa_stand_in import RasaStandIn, serve
 from tests.live import ALWAYS_OPEN, NEVER_OPEN, catalog_with_hours
 from tests.test_console_auth import ACCOUNTS, TOKEN, signed_in
 from tests.test_console_helpers import ACCOUNT_SID, AUTH_TOKEN, CALLER_ID, WEBHOOK_SECRET, FakeTwilio, WebhookReceiver
@@ -32,41 +32,17 @@ CONVERSATION = "0c4b7f0e-2a55-4d0c-9a53-7c8f3b2d1e6a"
 CUSTOMER_PHONE = "+442079460958"
 
 
-class RasaStandIn:
-    """Rasa's tracker API as the console uses it."""
-
-    def __init__(self) -> None:
-        self.events: List[Dict[str, Any]] = []
-        self.tracker_events: List[Dict[str, Any]] = [
-            {"event": "user", "text": "my fridge broke and you refuse to repair it", "timestamp": 1700000000.0},
-            {"event": "bot", "text": "I'm sorry to hear that.", "timestamp": 1700000001.0, "data": {}, "metadata": {}},
-        ]
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/conversations/{cid}/tracker", self.tracker)
-        app.router.add_post("/conversations/{cid}/tracker/events", self.post_event)
-        return app
-
-    async def tracker(self, request: web.Request) -> web.Response:
-        return web.json_response({"sender_id": request.match_info["cid"], "paused": True, "slots": {},
-                                  "events": self.tracker_events})
-
-    async def post_event(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        for event in body if isinstance(body, list) else [body]:  # Rasa takes one event or a list
-            self.events.append({"cid": request.match_info["cid"], **event})
-            if event.get("event") == "bot":
-                self.tracker_events.append({**event, "timestamp": time.time()})
-        return web.json_response({})
+# A handed-off conversation (paused), with what the customer and the assistant said.
+HANDED_OFF_HISTORY = [
+    {"event": "user", "text": "my fridge broke and you refuse to repair it", "timestamp": 1700000000.0},
+    {"event": "bot", "text": "I'm sorry to hear that.", "timestamp": 1700000001.0, "data": {}, "metadata": {}},
+]
 
 
 @pytest.fixture
 async def rasa(aiohttp_server):
-    stand_in = RasaStandIn()
-    server = await aiohttp_server(stand_in.app())
-    stand_in.url = str(server.make_url("")).rstrip("/")
-    return stand_in
+    """Rasa's tracker API as the console uses it (tests/support/rasa_stand_in.py: why a stand-in)."""
+    return await serve(aiohttp_server, RasaStandIn(paused=True, events=HANDED_OFF_HISTORY))
 
 
 @pytest.fixture

@@ -131,3 +131,26 @@ def test_after_hand_back_the_assistant_answers_from_the_ticket(live_stack):
     assert ticket_id in said and "refund issued today" in said
     history = live_stack.agent(f"/api/tickets/{ticket_id}")["history"]
     assert [h["note"] for h in history if h["action"] == "handed_off"] == ["customer asked for a person"]
+
+
+def test_resolving_gives_the_conversation_back_to_the_assistant_in_rasa(live_stack):
+    """What the console's stand-in for Rasa can't show (tests/test_console_agents.py): after
+    an agent resolves a handed-off ticket, the real Rasa has the conversation again (not
+    paused), holds the agent's message in its history, and the assistant answers the
+    customer's next message from the ticket."""
+    sender = new_sender()
+    live_stack.say(sender, "my refund for order 4470918 still hasnt come, i sent it back on the 3rd of november")
+    ticket_id = TICKET.search(texts(live_stack.say(sender, "get me a real person please"))).group(0)
+    assert live_stack.tracker(sender)["paused"] is True
+    assert live_stack.say(sender, "hello?") == [], "handed off: the assistant is quiet"
+
+    live_stack.agent(f"/api/tickets/{ticket_id}/resolve", "POST", {"agent": "sam", "note": "Refund of £24.99 issued today"})
+    state = live_stack.tracker(sender)
+    assert state["paused"] is False, "the assistant has the conversation again"
+    told = [e for e in state["events"] if e["event"] == "bot"][-1]
+    assert told["text"].startswith(f"Your complaint {ticket_id} has been resolved by Sam") and "Refund of £24.99" in told["text"]
+    assert told["metadata"]["agent"] == "Sam", "said in the agent's name"
+    assert only_ticket(live_stack, sender)["status"] == "resolved"
+
+    replies = live_stack.say(sender, "thanks, what's the status of my complaint?")
+    assert ticket_id in texts(replies) and "resolved" in texts(replies), texts(replies)

@@ -1,4 +1,4 @@
-"""Key facts, precisely (seed 003): the held-out fact set and the traps around it."""
+"""Key facts, precisely (docs/design.md#precise-facts): the held-out fact set and the traps around it."""
 from __future__ import annotations
 
 from datetime import date

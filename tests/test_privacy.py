@@ -118,7 +118,8 @@ def test_a_card_number_is_stored_and_logged_nowhere(edge_stack):
     action_probe = {"next_action": "card 5500-0000-0000-0004", "sender_id": sender, "tracker": {"sender_id": sender},
                     "domain": {}, "version": "3.6.2"}
     request = urllib.request.Request(f"{edge_stack.action_url}/webhook", data=json.dumps(action_probe).encode(),
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {edge_stack.env['ACTION_SERVER_TOKEN']}"})
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(request, timeout=30)
 

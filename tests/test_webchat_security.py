@@ -10,7 +10,6 @@ import time
 import aiohttp
 import pytest
 import pytest_asyncio
-from aiohttp import web
 
 from bot.agent_api import create_app
 from bot.console.config import ConsoleConfig
@@ -19,6 +18,7 @@ from bot.webchat import conversation_cookie
 from bot.webchat.config import WebchatConfig
 from tests.test_console_auth import ACCOUNTS, signed_in
 from tests.test_webchat_api import COOKIE, json_of, start_conversation
+from tests.support.rasa_stand_in import RasaStandIn, serve
 
 pytestmark = pytest.mark.asyncio
 
@@ -31,50 +31,13 @@ HANDOFF_REPLIES = [
 ]
 
 
-class Rasa:
-    """Rasa's REST channel and tracker API; `gate` (when set) holds every turn until opened."""
-
-    def __init__(self) -> None:
-        self.turns: list = []
-        self.replies: list = [{"text": "Hello"}]
-        self.status, self.headers = 200, {}
-        self.tracker = {"slots": {"ticket_id": None}, "paused": False, "events": []}
-        self.events: list = []
-        self.gate = None
-        self.arrived = asyncio.Event()
-        self.handed_off: set = set()  # conversations a turn here handed off (Rasa pauses them)
-
-    async def webhook(self, request: web.Request) -> web.Response:
-        turn = await request.json()
-        self.turns.append(turn)
-        self.arrived.set()
-        if self.gate is not None:
-            await self.gate.wait()
-        if self.status != 200:
-            return web.json_response({"error": "slow down"}, status=self.status, headers=self.headers)
-        if any("handoff" in (r.get("custom") or {}) for r in self.replies):
-            self.handed_off.add(turn["sender"])
-        return web.json_response(self.replies)
-
-    async def get_tracker(self, request: web.Request) -> web.Response:
-        paused = self.tracker["paused"] or request.match_info["cid"] in self.handed_off
-        return web.json_response({**self.tracker, "paused": paused})
-
-    async def post_events(self, request: web.Request) -> web.Response:
-        self.events.append(await request.json())
-        return web.json_response({})
-
-
 @pytest_asyncio.fixture
 async def rasa(aiohttp_server):
-    stand_in = Rasa()
-    app = web.Application()
-    app.router.add_post("/webhooks/rest/webhook", stand_in.webhook)
-    app.router.add_get("/conversations/{cid}/tracker", stand_in.get_tracker)
-    app.router.add_post("/conversations/{cid}/tracker/events", stand_in.post_events)
-    server = await aiohttp_server(app)
-    stand_in.url = str(server.make_url("")).rstrip("/")
-    return stand_in
+    """Rasa's REST channel and tracker API (tests/support/rasa_stand_in.py: why a stand-in);
+    `gate` (when set) holds every turn until opened."""
+    stand_in = RasaStandIn()
+    stand_in.replies = [{"text": "Hello"}]
+    return await serve(aiohttp_server, stand_in)
 
 
 @pytest.fixture
@@ -274,7 +237,7 @@ async def test_client_limits_off_for_load_tests(make_client):
 async def test_rasas_429_reaches_the_page_as_429(make_client, rasa):
     client = await make_client()
     _, cookie = await start_conversation(client)
-    rasa.status, rasa.headers = 429, {"Retry-After": "3"}
+    rasa.turn_status, rasa.turn_headers = 429, {"Retry-After": "3"}
     resp = await client.post("/chat/api/messages", json={"text": "hi"}, headers=cookie)
     assert resp.status == 429 and resp.headers["Retry-After"] == "3"
     assert "wait" in (await resp.json())["error"]

@@ -57,13 +57,13 @@ class LoginThrottle:
     async def wait(self, name: str, address: str) -> float:
         """Seconds this attempt must still wait (0: it may check the password)."""
         untils = await self._untils(self.keys(name, address))
-        return max(0.0, max(untils) - self.clock())
+        return _settled(max(untils) - self.clock())
 
     async def failed(self, name: str, address: str) -> float:
         """Record a failure; the wait it imposes on the next attempt (0 if none)."""
         now = self.clock()
         untils = await self._fail(self.keys(name, address), now)
-        return max(0.0, max(untils) - now)
+        return _settled(max(untils) - now)
 
     async def succeeded(self, name: str, address: str) -> None:
         await self._forget(self.keys(name, address)[0])
@@ -79,6 +79,13 @@ class LoginThrottle:
 
     async def close(self) -> None:
         pass
+
+
+def _settled(wait: float) -> float:
+    """A wait to the millisecond: Redis keeps the wait-until to the microsecond, so a 1 s wait
+    reads 1.0000004 s, and a client that waited its Retry-After must not be refused for the
+    rest of it."""
+    return max(0.0, round(wait, 3))
 
 
 class MemoryLoginThrottle(LoginThrottle):

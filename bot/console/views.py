@@ -41,9 +41,8 @@ _HOST = re.compile(r"[A-Za-z0-9.\-:\[\]]{1,255}")
 
 
 def whole_seconds(wait: float) -> int:
-    """A wait in whole seconds, at least 1. The wait-until kept in Redis is rounded to the
-    microsecond, so a 1 s wait can read 1.0000004 s: that is still 1 s, not 2."""
-    return max(1, math.ceil(wait - 1e-3))
+    """A wait (already to the millisecond, bot/console/throttle.py) in whole seconds, at least 1."""
+    return max(1, math.ceil(wait))
 
 def _template(name: str) -> Template:
     return Template((TEMPLATES / name).read_text(encoding="utf-8"))

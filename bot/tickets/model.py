@@ -55,7 +55,7 @@ def new_ticket(ticket_id: str, conversation_id: str, channel: str, now: Optional
 
 
 def issue_key(ticket: Dict[str, Any]) -> str:
-    """What makes two complaints 'the same issue' for the callback limit (seed 004)."""
+    """What makes two complaints 'the same issue' for the callback limit (docs/design.md#second-explanation)."""
     facts = ticket.get("facts") or {}
     who = (ticket.get("customer") or {}).get("phone") or ticket.get("conversation_id")
     what = facts.get("order_id") or ticket.get("category") or "unknown"

@@ -38,6 +38,18 @@ def _handoff(custom: Any) -> Optional[Dict[str, Any]]:
     return None
 
 
+def _page_handoff(found: Dict[str, Any], wait: str) -> Dict[str, Any]:
+    """What the page's banner needs from a hand-off marker: the reference and the wait, plus
+    `closed` when the marker says the centre is closed (open: false: nobody will read this tab
+    tonight, actions/handoff.py) and `agent` once a colleague has the conversation."""
+    handoff: Dict[str, Any] = {"ticket_id": found.get("ticket_id"), "wait": wait}
+    if found.get("open") is False:
+        handoff["closed"] = True
+    if isinstance(found.get("agent"), str) and found["agent"]:
+        handoff["agent"] = found["agent"]
+    return handoff
+
+
 def from_replies(replies: Iterable[Dict[str, Any]]) -> Dict[str, Any]:
     """REST-channel replies -> {"messages": [...], "handoff": {"ticket_id", "wait"} | None}.
 
@@ -56,8 +68,7 @@ def from_replies(replies: Iterable[Dict[str, Any]]) -> Dict[str, Any]:
             last_text = text
         found = _handoff(reply.get("custom"))
         if found is not None:
-            ticket_id = found.get("ticket_id")
-            handoff = {"ticket_id": ticket_id, "wait": found.get("wait") or wait_from_text(last_text, ticket_id)}
+            handoff = _page_handoff(found, found.get("wait") or wait_from_text(last_text, found.get("ticket_id")))
     return {"messages": messages, "handoff": handoff}
 
 
@@ -95,11 +106,8 @@ def from_tracker(tracker: Dict[str, Any]) -> Dict[str, Any]:
                 continue
             found = _handoff(data.get("custom"))
             if found is not None:
-                ticket_id = found.get("ticket_id")
-                handoff = {
-                    "ticket_id": ticket_id,
-                    "wait": found.get("wait") or metadata.get("wait") or wait_from_text(text, ticket_id),
-                }
+                handoff = _page_handoff(
+                    found, found.get("wait") or metadata.get("wait") or wait_from_text(text, found.get("ticket_id")))
             if not text:
                 continue
             message: Message = {"role": "bot", "text": text, "at": at}

@@ -37,6 +37,14 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC_FILES = {"chat.js": "application/javascript", "chat.css": "text/css"}
 MAX_BODY = 16 * 1024
 MAX_AGENT_TEXT = 4000
+# A customer's message: up to MAX_MESSAGE_CHARS characters in a body of at most MAX_BODY (the
+# page sends longer pastes in parts, static/chat.js MAX_CHARS / MAX_BYTES; the ticket keeps as
+# much, actions/ticketing.py MAX_TEXT).
+MAX_MESSAGE_CHARS = 10_000
+# What the forward to Rasa's REST channel may spend on the text: that channel refuses bodies
+# over 16 KB (REST_MAX_BODY_BYTES, bot/channels/rest.py) and the forward writes non-ASCII
+# characters as \uXXXX escapes; 1 KB is left for the sender and the metadata.
+FORWARD_TEXT_BYTES = 15 * 1024
 UNREACHABLE = "We couldn't reach the assistant, please try again."
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -185,6 +193,22 @@ async def new_conversation(request: web.Request) -> web.Response:
     return response
 
 
+def fit_message(text: str) -> str:
+    """The longest start of `text` that the assistant can read in one turn: at most
+    MAX_MESSAGE_CHARS characters and FORWARD_TEXT_BYTES bytes as the forward encodes them."""
+    budget, end = FORWARD_TEXT_BYTES, 0
+    for end, char in enumerate(text[:MAX_MESSAGE_CHARS]):
+        budget -= len(json.dumps(char)) - 2
+        if budget < 0:
+            return text[:end]
+    return text[:MAX_MESSAGE_CHARS]
+
+
+def cut_notice(kept: int, total: int) -> str:
+    return (f"Your message was too long for one message: I could only read the first {kept:,} of its "
+            f"{total:,} characters. Please send the rest in another message.")
+
+
 async def post_message(request: web.Request) -> web.Response:
     body = await read_json(request)
     # Optional (the cookie names the conversation), but when given it must be well-formed.
@@ -196,6 +220,9 @@ async def post_message(request: web.Request) -> web.Response:
         raise ApiError(400, "'text' must be a string")
     _check_origin(request)
     conversation_id = _cookie_conversation(request)
+    # Too long for one turn (a client other than the page, or mostly non-Latin text): the
+    # assistant reads the start, and the reply says that the rest was not read.
+    whole, text = text, fit_message(text)
     if claimed is not None and claimed != conversation_id:
         # This tab shows another conversation than the browser's cookie now names (one
         # started in another tab): don't put the message into the wrong one.
@@ -241,8 +268,11 @@ async def post_message(request: web.Request) -> web.Response:
     if status["handed_off"] and not replies and text.strip():
         await _publish_agents(app, conversation_id, {"type": "message", "role": "customer", "text": text, "at": time.time()})
 
+    messages = shown["messages"]
+    if len(text) < len(whole):
+        messages = [{"role": "bot", "text": cut_notice(len(text), len(whole)), "cut": True}] + messages
     return web.json_response({
-        "messages": shown["messages"],
+        "messages": messages,
         "ticket_id": status["ticket_id"],
         "handed_off": status["handed_off"],
         "handoff": handoff if status["handed_off"] else None,

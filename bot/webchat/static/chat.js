@@ -17,6 +17,27 @@
   var TOO_FAST = "You're sending messages faster than we can answer. Please wait a moment and try again.";
   var STALE = "This conversation was replaced in another window. Please reload the page.";
 
+  // The longest message sent in one go: MAX_CHARS characters (MAX_MESSAGE_CHARS in
+  // bot/webchat/views.py; the ticket keeps that much, actions/ticketing.py MAX_TEXT) in a body
+  // the gateway accepts (MAX_BODY there, 16 KB; the rest of the body needs far less than 512 bytes).
+  var MAX_CHARS = 10000;
+  var MAX_BYTES = 16 * 1024 - 512;
+  function cutNote(sent, left) {
+    return "Your message was too long for one message (at most " + MAX_CHARS.toLocaleString("en-GB") +
+      " characters), so we sent the first " + sent.toLocaleString("en-GB") + ". The other " +
+      left.toLocaleString("en-GB") + " characters are still in the box: press Send to send them too.";
+  }
+
+  /* The hand-off banner's wording, in one place. `waiting`: a colleague will pick up soon;
+   * `closed`: the hand-off marker said the centre is closed (open: false), so nobody will
+   * read this tab tonight and the customer is told they may close it; `withAgent`: a
+   * colleague has the conversation. The middle line is the wait the assistant gave. */
+  var BANNER = {
+    waiting: { title: "You're being connected to a colleague", hint: "You can keep writing here; your messages go to them." },
+    closed: { title: "Our team will be in touch", hint: "You can close this window now: nothing else is needed from you. Keep your reference to ask how it's going." },
+    withAgent: { title: "You're talking to our team", hint: "You can keep writing here; your messages go to them." }
+  };
+
   // All URLs relative to where this script was served from ({base}/static/chat.js).
   var base = new URL("..", document.currentScript.src);
   function url(path) { return new URL(path, base).toString(); }
@@ -32,6 +53,11 @@
   var badgeId = document.getElementById("ticket-id");
   var banner = document.getElementById("handoff-banner");
   var bannerWait = document.getElementById("handoff-wait");
+  var bannerTitle = document.getElementById("handoff-title");
+  var bannerHint = document.getElementById("handoff-hint");
+  var bannerToggle = document.getElementById("handoff-toggle");
+  var bannerDetails = document.getElementById("handoff-details");
+  var lengthNote = document.getElementById("length-note");
 
   var state = { handedOff: false, queue: Promise.resolve(), pending: 0 };
 
@@ -61,7 +87,19 @@
   // ---- rendering --------------------------------------------------------------------
   var WHO = { customer: "You", bot: "Assistant" };
 
-  function scrollToEnd() { list.scrollTop = list.scrollHeight; }
+  /* The newest message stays in view: the list is pinned to its end unless the customer
+   * scrolled up to read, and stays pinned when anything around it changes height (the
+   * hand-off banner appearing, the typing line, an error, the composer growing). */
+  var pinned = true;
+  function scrollToEnd() { pinned = true; list.scrollTop = list.scrollHeight; }
+  // After a change of layout around the list; reading scrollHeight lays the page out now.
+  function stayAtEnd() { if (pinned) list.scrollTop = list.scrollHeight; }
+  list.addEventListener("scroll", function () {
+    pinned = list.scrollHeight - list.scrollTop - list.clientHeight < 24;
+  });
+  if (typeof window.ResizeObserver === "function") {
+    new window.ResizeObserver(stayAtEnd).observe(list);
+  }
 
   function timeElement(at) {
     var when = typeof at === "number" ? new Date(at * 1000) : new Date();
@@ -137,6 +175,42 @@
     applyStatus(history);
   }
 
+  // ---- the hand-off banner ------------------------------------------------------------
+  // Collapsed to its title line on small screens (the wait is also in the conversation).
+  var compact = window.matchMedia ? window.matchMedia("(max-width: 560px), (max-height: 560px)") : { matches: false };
+
+  function setBannerOpen(open) {
+    bannerDetails.hidden = !open;
+    bannerToggle.setAttribute("aria-expanded", String(open));
+    bannerToggle.textContent = open ? "Hide details" : "Details";
+  }
+  bannerToggle.addEventListener("click", function () {
+    setBannerOpen(bannerDetails.hidden);
+    stayAtEnd();
+  });
+
+  function showBanner(handoff) {
+    var kind = handoff && handoff.agent ? "withAgent" : handoff && handoff.closed ? "closed" : "waiting";
+    if (handoff) state.bannerKind = kind;
+    var words = BANNER[state.bannerKind || "waiting"];
+    bannerTitle.textContent = words.title;
+    bannerHint.textContent = words.hint;
+    root.setAttribute("data-handoff", state.bannerKind || "waiting");
+    if (handoff && handoff.wait) bannerWait.textContent = handoff.wait;
+    bannerWait.hidden = !bannerWait.textContent;
+    if (banner.hidden) setBannerOpen(!compact.matches);
+    banner.hidden = false;
+    stayAtEnd();
+  }
+
+  function hideBanner() {
+    banner.hidden = true;
+    bannerWait.textContent = "";
+    state.bannerKind = null;
+    root.removeAttribute("data-handoff");
+    stayAtEnd();
+  }
+
   function applyStatus(status) {
     if (status.ticket_id) {
       badgeId.textContent = status.ticket_id;
@@ -147,12 +221,9 @@
       root.setAttribute("data-handed-off", String(status.handed_off));
       if (status.handed_off) {
         removeChoices();
-        if (status.handoff && status.handoff.wait) bannerWait.textContent = status.handoff.wait;
-        bannerWait.hidden = !bannerWait.textContent;
-        banner.hidden = false;
+        showBanner(status.handoff);
       } else {
-        banner.hidden = true;
-        bannerWait.textContent = "";
+        hideBanner();
       }
     }
   }
@@ -160,6 +231,7 @@
   function showError(message) {
     errorBox.textContent = message;
     errorBox.hidden = false;
+    stayAtEnd();
   }
 
   function clearError() {
@@ -170,6 +242,7 @@
   function setTyping(on) {
     typing.hidden = !on;
     if (on) scrollToEnd();
+    else stayAtEnd();
   }
 
   // ---- talking to the server ----------------------------------------------------------
@@ -197,11 +270,16 @@
         bubble.classList.remove("msg--pending");
         (data.messages || []).forEach(function (m) { m.role = "bot"; addMessage(m); });
         applyStatus(data);
+        scrollToEnd();
       }, function (err) {
         // Nothing was sent: take the bubble back and give the customer their words back.
         bubble.remove();
         showError(err.status === 413 ? TOO_LONG : err.status === 429 ? TOO_FAST : err.status === 409 ? STALE : UNREACHABLE);
-        if (restore.text !== undefined && !box.value) box.value = restore.text;
+        if (restore.text !== undefined && box.value === (restore.rest || "")) {
+          box.value = restore.text + (restore.rest || "");
+          showLengthNote("");
+          autosize();
+        }
         if (restore.buttons) showChoices(restore.buttons);
       });
     }).then(function () {
@@ -257,6 +335,11 @@
         addMessage(data);
       } else if (data.type === "status") {
         applyStatus(data);
+      } else if (data.type === "state" && (data.state === "resolved" || data.state === "handed_back")) {
+        // The agent resolved the ticket or passed the customer back: the assistant answers
+        // again (the message saying so came just before, as the agent's).
+        applyStatus({ handed_off: false, ticket_id: data.ticket_id });
+        root.setAttribute("data-state", data.state);
       }
     });
     socket.addEventListener("close", function () {
@@ -268,16 +351,50 @@
   }
 
   // ---- the composer -------------------------------------------------------------------
+  /* A text longer than one message may be is split where it may be cut (never inside a
+   * surrogate pair): the first part is sent, the rest stays in the box, and the note says so. */
+  function jsonBytes(code) {
+    // What one UTF-16 unit costs in the JSON body: escapes for quotes, backslashes and
+    // control characters, else its UTF-8 length (a surrogate pair is 4 bytes, 2 each).
+    if (code === 0x22 || code === 0x5c) return 2;
+    if (code < 0x20) return 6;
+    if (code < 0x80) return 1;
+    if (code < 0x800) return 2;
+    if (code >= 0xd800 && code <= 0xdfff) return 2;
+    return 3;
+  }
+
+  function splitAt(text) {
+    var end = 0, bytes = 0, limit = Math.min(text.length, MAX_CHARS);
+    while (end < limit) {
+      bytes += jsonBytes(text.charCodeAt(end));
+      if (bytes > MAX_BYTES) break;
+      end += 1;
+    }
+    if (end === text.length) return [text, ""];
+    var code = text.charCodeAt(end - 1);
+    if (code >= 0xd800 && code <= 0xdbff) end -= 1;  // never between the halves of a pair
+    return [text.slice(0, end), text.slice(end)];
+  }
+
+  function showLengthNote(message) {
+    lengthNote.textContent = message || "";
+    lengthNote.hidden = !message;
+    stayAtEnd();
+  }
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    var text = box.value;
+    var parts = splitAt(box.value);
+    var text = parts[0];
     if (!text.trim()) {
       box.focus();
       return;
     }
-    box.value = "";
+    box.value = parts[1];
     autosize();
-    send(text, text, { text: text });
+    showLengthNote(parts[1] ? cutNote(text.length, parts[1].length) : "");
+    send(text, text, { text: text, rest: parts[1] });
   });
 
   box.addEventListener("keydown", function (event) {
@@ -292,6 +409,7 @@
   function autosize() {
     box.style.height = "auto";
     box.style.height = Math.min(box.scrollHeight, 160) + "px";
+    stayAtEnd();
   }
   box.addEventListener("input", autosize);
 

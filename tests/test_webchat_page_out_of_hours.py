@@ -1,0 +1,71 @@
+"""The chat page out of hours (issue 10, item 3): the hand-off asks how the team can reach the
+customer, and the banner then says the team will be in touch when the centre opens and that
+the window may be closed, never "keep writing here" into a closed centre.
+
+A stack of its own, its clock on a Tuesday evening after closing (tests.live.CLOSED_INSTANT)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import chromium
+from tests.chat_page import (COMPLAINT, PHONE, assert_newest_in_view, bubbles, conversation_id,
+                             header_and_banner_ratio, new_page, open_chat, screenshot, send)
+from tests.live import CLOSED_INSTANT, LiveStack
+
+
+@pytest.fixture(scope="module")
+def closed_stack(tmp_path_factory):
+    stack = LiveStack(tmp_path_factory.mktemp("closed-stack"), extra_env={"CLOCK_START": CLOSED_INSTANT}).start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser, closed_stack):
+    errors = []
+    page = new_page(browser, closed_stack.agent_url, PHONE, errors)
+    yield page
+    page.context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def test_out_of_hours_the_banner_says_we_will_be_in_touch_and_the_window_can_close(page, closed_stack):
+    open_chat(page)
+    send(page, COMPLAINT)
+    asked = send(page, "I want to speak to a person")
+    # First the question how to reach them; the hand-off is not closed yet.
+    assert asked["handed_off"] is False
+    expect(bubbles(page, "bot").last).to_contain_text("How can our team reach you")
+    expect(page.locator("#handoff-banner")).to_be_hidden()
+
+    done = send(page, "07700 900123")
+    assert done["handed_off"] is True
+    banner = page.locator("#handoff-banner")
+    expect(banner).to_be_visible()
+    expect(page.locator("#handoff-title")).to_have_text("Our team will be in touch")
+    expect(banner).not_to_contain_text("keep writing")
+    assert header_and_banner_ratio(page) < 0.25
+    page.get_by_role("button", name="Details").click()
+    expect(page.locator("#handoff-wait")).to_contain_text(re.compile(r"when we open \(Wednesday .*09:00\)"))
+    expect(page.locator("#handoff-hint")).to_contain_text("You can close this window")
+    assert_newest_in_view(page)
+
+    ticket_id = done["ticket_id"]
+    ticket = closed_stack.agent(f"/api/tickets/{ticket_id}")
+    assert ticket["customer"]["phone"] and ticket["conversation_id"] == conversation_id(page)
+    screenshot(page, "chat-phone-closed.png")
+
+    # A reload says the same.
+    page.reload()
+    expect(page.locator("#chat")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#handoff-title")).to_have_text("Our team will be in touch")
+    expect(banner).not_to_contain_text("keep writing")
