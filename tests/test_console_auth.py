@@ -18,6 +18,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot import secrets_file
+
 from bot.agent_api import create_app
 from bot.console.accounts import (
     Account, AccountError, check_login, hash_password, load_accounts, parse_accounts_env, parse_accounts_yaml,
@@ -346,9 +348,9 @@ async def test_sessions_and_lockouts_are_shared_over_redis(aiohttp_client, sqlit
 
 
 # ---- make run with nothing configured --------------------------------------------------------
-def test_make_run_without_accounts_creates_admin_with_a_printed_password(tmp_path):
+def test_make_run_without_accounts_creates_admin_with_a_private_password(tmp_path):
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "AGENT_API_TOKEN": "t", "AGENT_API_PORT": str(port),
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "AGENT_API_TOKEN": "t", "AGENT_API_PORT": str(port), "VAR_DIR": str(tmp_path / "var"),
            "AGENT_API_HOST": "127.0.0.1", "TICKETS_DB": str(tmp_path / "tickets.db"), "LOG_LEVEL": "WARNING",
            "CONSOLE_COOKIE_SECURE": "0"}  # plain http here, as `make run` locally
     for name in ("AGENT_ACCOUNTS", "AGENT_ACCOUNTS_FILE", "REDIS_URL", "TICKETING_WEBHOOK_URL"):
@@ -360,11 +362,14 @@ def test_make_run_without_accounts_creates_admin_with_a_printed_password(tmp_pat
     try:
         deadline = time.monotonic() + 30
         password = None
+        secrets = tmp_path / "var" / "secrets.env"
         while time.monotonic() < deadline and password is None:
-            match = re.search(r"as admin with password: (\S+)", log.read_text())
-            password = match.group(1) if match else None
+            if "readable only by you" in log.read_text() and secrets.exists():
+                password = secrets_file.read(secrets)["CONSOLE_ADMIN_PASSWORD"]
             time.sleep(0.1)
         assert password, log.read_text()
+        assert password not in log.read_text(), "the password is never printed"
+        assert secrets.stat().st_mode & 0o777 == 0o600
         base = f"http://127.0.0.1:{port}"
         jar = CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 import sys
 
 from aiohttp import web
 
+from bot import secrets_file
 from bot.agent_api.access_log import RouteAccessLogger
 from bot.agent_api.app import create_app
 
@@ -14,7 +16,7 @@ from bot.agent_api.app import create_app
 def console_config():
     """The console's settings from the environment. With no accounts configured (a plain
     `make run`), one account `admin` (agent and specialist) with a fresh random password,
-    printed here like the generated AGENT_API_TOKEN."""
+    written to var/secrets.env (0600) like the launcher's generated secrets."""
     from bot.console.accounts import AccountError, generated_admin
     from bot.console.config import ConsoleConfig
 
@@ -28,11 +30,15 @@ def console_config():
               file=sys.stderr)
         return None
     if not config.accounts:
+        # Run on its own (not through the launcher, which passes the account it generated):
+        # the password goes to a 0600 file, never to the output (and so the logs).
         account, password = generated_admin()
         config = config.with_(accounts={account.name: account})
         port = os.environ.get("AGENT_API_PORT", "8080")
+        var = Path(os.environ.get("VAR_DIR") or Path(__file__).resolve().parents[2] / "var")
+        path = secrets_file.write(var, {"CONSOLE_ADMIN_PASSWORD": password}, {"CONSOLE_ADMIN_PASSWORD": "the console's admin account"})
         print(f"No console accounts configured (AGENT_ACCOUNTS_FILE / AGENT_ACCOUNTS); for this run sign in at "
-              f"http://localhost:{port}/console as admin with password: {password}", flush=True)
+              f"http://localhost:{port}/console as admin with the password in {path} (readable only by you)", flush=True)
     return config
 
 
