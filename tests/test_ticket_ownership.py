@@ -16,7 +16,6 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 import pytest_asyncio
-import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -27,6 +26,7 @@ from actions.ticket_proof import ActionAskTicketProof, ValidateTicketProofForm
 from actions.ticket_requests import ActionCancelCallback, ActionCheckStatus, ActionResumeTicketRequest
 from bot.tickets.model import iso, new_ticket
 from tests.live import buttons, texts
+from tests.support.trackers import domain, fixed_clock, store  # noqa: F401 (fixtures)
 
 TICKET = re.compile(r"C-\d{8}-\d{4}")
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,18 +35,6 @@ ORDER = "ORD-4400918"
 PHONE = "+442079460958"
 
 
-@pytest.fixture(scope="module")
-def domain() -> Dict[str, Any]:
-    return yaml.safe_load((ROOT / "domain.yml").read_text())
-
-
-@pytest_asyncio.fixture
-async def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("TICKETS_DB", str(tmp_path / "tickets.db"))
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    await context.reset_ticket_store()
-    yield await context.ticket_store()
-    await context.reset_ticket_store()
 
 
 @pytest.fixture

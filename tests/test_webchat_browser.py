@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import chromium
+from tests.chat_page import bubbles, open_chat, send
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -42,24 +43,6 @@ def page(browser, live_stack):
     context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
 
-
-def open_chat(page: Page) -> None:
-    page.goto("/chat")
-    expect(page.locator("#chat")).to_have_attribute("data-ready", "true")
-
-
-def send(page: Page, text: str):
-    """Type and send; returns the gateway's JSON answer for this turn."""
-    page.get_by_label("Your message").fill(text)
-    with page.expect_response(lambda r: r.url.endswith("/chat/api/messages") and r.request.method == "POST") as answer:
-        page.get_by_role("button", name="Send").click()
-    response = answer.value
-    assert response.ok, response.text()
-    return response.json()
-
-
-def bubbles(page: Page, role: str):
-    return page.locator(f"#messages .msg--{role} .msg__text")
 
 
 def test_complaint_handoff_and_agent_message(page: Page, live_stack):
