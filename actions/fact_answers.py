@@ -1,0 +1,153 @@
+"""The key facts the complaint form asks for, and the read-back: each answer is parsed
+precisely (actions/parsing/), "I don't have it" is an answer, no question is asked more than
+twice, and a correction changes only what it names (docs/design.md#precise-facts).
+
+A mixin of ValidateComplaintForm (actions/complaint.py), which provides `_recategorised`:
+a new complaint given instead of an answer re-classifies.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import context
+from actions.answers import NO, YES, day_of_month_correction, says_unavailable, with_day, yes_or_no
+from actions.form_state import AFFIRM, DENY, FACT_SLOTS, intent_of, text_of, words_of
+from actions.parsing import clean_free_text, extract_facts, parse_amount, parse_date, parse_order_id, parse_product
+from bot.tickets.model import FACT_UNAVAILABLE
+
+# A question is asked at most this often; then the flow goes on without the answer
+# (marked unavailable) and the customer is reminded a person is there.
+MAX_ASKS = 2
+FACT_WORDS = {
+    "order_id": ("order", "number", "ref", "reference", "ord"),
+    "purchase_date": ("date", "day", "when", "bought", "purchase", "purchased"),
+    "amount": ("amount", "price", "cost", "money", "paid", "charge", "£"),
+    "product": ("product", "item", "model", "brand", "thing"),
+}
+
+
+class FactAnswers:
+    # ---- key facts --------------------------------------------------------------
+    def _other_facts(self, text: str, tracker: Tracker, skip: str) -> Dict[str, Any]:
+        """Facts volunteered alongside the one asked for ('ORD-1234567, bought 2 Jan 2023')."""
+        cat = context.catalog()
+        found = extract_facts(text, cat, context.today(cat))
+        return {k: v for k, v in found.items() if k != skip and tracker.get_slot(k) is None}
+
+    async def _not_read(self, slot: str, response: str, dispatcher: CollectingDispatcher, tracker: Tracker, **kwargs: Any) -> Dict[Text, Any]:
+        """An answer that didn't give the fact. A new complaint instead ("actually it's the
+        invoice...") re-classifies. "I don't have it" is an answer: the fact is marked
+        unavailable and the flow goes on; so is a second miss, with a person offered,
+        because asking a third time only tells the customer we aren't listening."""
+        recategorised = await self._recategorised(tracker)
+        if recategorised is not None:
+            return recategorised
+        asked = dict(tracker.get_slot("times_asked") or {})
+        asked[slot] = asked.get(slot, 0) + 1
+        if says_unavailable(text_of(tracker)):
+            dispatcher.utter_message(response=f"utter_fact_unavailable_{slot}")
+            return {slot: FACT_UNAVAILABLE, "times_asked": asked}
+        if asked[slot] >= MAX_ASKS:
+            dispatcher.utter_message(response="utter_fact_skipped", buttons=[
+                {"title": "Speak to a person", "payload": "/request_human"},
+            ])
+            return {slot: FACT_UNAVAILABLE, "times_asked": asked}
+        dispatcher.utter_message(response=response, **kwargs)
+        return {slot: None, "times_asked": asked}
+
+    async def validate_order_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        cat = context.catalog()
+        text = text_of(tracker)
+        order = parse_order_id(text, cat.order_pattern, cat.order_prefix, cat.order_bare_pattern)
+        if not order:
+            return await self._not_read("order_id", "utter_invalid_order_id", dispatcher, tracker,
+                                  example=cat.business["order_id"].get("example", ""))
+        return {"order_id": order, **self._other_facts(text, tracker, "order_id")}
+
+    async def validate_purchase_date(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        cat = context.catalog()
+        text = text_of(tracker)
+        day = parse_date(text, context.today(cat))
+        if not day:
+            return await self._not_read("purchase_date", "utter_invalid_purchase_date", dispatcher, tracker)
+        return {"purchase_date": day, **self._other_facts(text, tracker, "purchase_date")}
+
+    async def validate_amount(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        amount = parse_amount(text_of(tracker), require_currency=False)
+        if amount is None:
+            return await self._not_read("amount", "utter_invalid_amount", dispatcher, tracker)
+        return {"amount": amount}
+
+    async def validate_product(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        text = text_of(tracker)
+        if says_unavailable(text):
+            return await self._not_read("product", "utter_invalid_product", dispatcher, tracker)
+        product = parse_product(text) or clean_free_text(text)
+        if not product:
+            return await self._not_read("product", "utter_invalid_product", dispatcher, tracker)
+        return {"product": product}
+
+    def _corrections(self, text: str, tracker: Tracker) -> Dict[str, Any]:
+        """What a correction at the read-back names: a fact in the same breath ("no, the
+        order is 4400918"), or a bare day of the month for the date already given ("no, it
+        was the 5th"). Only the facts it names change; the rest are kept."""
+        if text.startswith("/"):
+            return {}
+        cat = context.catalog()
+        today = context.today(cat)
+        found = extract_facts(text, cat, today, answering=True)
+        day = day_of_month_correction(text)
+        current = tracker.get_slot("purchase_date")
+        if day and current and current != FACT_UNAVAILABLE:
+            corrected = with_day(current, day, today)
+            if corrected:
+                found["purchase_date"] = corrected
+        return {k: v for k, v in found.items() if v is not None and v != tracker.get_slot(k)}
+
+    async def validate_facts_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        intent, text = intent_of(tracker), text_of(tracker)
+        # A plain yes or no first; a longer "no, ..." may carry a correction or a new topic.
+        answer = yes_or_no(text, intent if intent in AFFIRM | DENY and (text.startswith("/") or len(words_of(text)) <= 3) else None)
+        if answer == YES or intent == "thank":
+            return {"facts_confirmed": True, "facts_disputed": False, "fact_to_correct": None}
+        if answer is None and intent == "affirm" and not self._corrections(text, tracker):
+            return {"facts_confirmed": True, "facts_disputed": False, "fact_to_correct": None}  # "Yes, that is correct."
+        corrections = self._corrections(text, tracker)
+        if corrections:
+            # A correction names what it corrects: change that, keep the rest, read back again.
+            return {**corrections, "facts_confirmed": None, "facts_disputed": False}
+        recategorised = await self._recategorised(tracker)
+        if recategorised is not None:
+            # "No, it's about the charge": the category changes, the policy will be chosen again.
+            return recategorised
+        if answer == NO or intent in DENY:
+            return {"facts_confirmed": None, "facts_disputed": True, "fact_to_correct": None}
+        dispatcher.utter_message(response="utter_please_yes_no")
+        return {"facts_confirmed": None}
+
+    async def validate_fact_to_correct(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        """Which detail is wrong, after a bare "no": a button, a word ("the date"), or the
+        corrected fact itself ("it's ORD-4400918")."""
+        text = text_of(tracker)
+        corrections = self._corrections(text, tracker)
+        if corrections:
+            return {**corrections, "fact_to_correct": next(iter(corrections)), "facts_disputed": False, "facts_confirmed": None}
+        named = next(tracker.get_latest_entity_values("fact"), None)
+        if named == "category" or (named is None and set(words_of(text)) & {"about", "topic", "category", "subject", "problem"}):
+            return {"fact_to_correct": "category", "facts_disputed": False, "facts_confirmed": None,
+                    "category": None, "sub_reason": None, "category_options": None, "category_choice": None}
+        if named not in FACT_SLOTS:
+            words = set(words_of(text))
+            named = next((fact for fact, cues in FACT_WORDS.items() if words & set(cues)), None)
+        if named is None:
+            if yes_or_no(text) == YES:  # "actually it's fine"
+                return {"fact_to_correct": None, "facts_disputed": False, "facts_confirmed": True}
+            dispatcher.utter_message(response="utter_please_choose")
+            return {"fact_to_correct": None}
+        asked = dict(tracker.get_slot("times_asked") or {})
+        asked.pop(named, None)
+        return {"fact_to_correct": named, named: None, "facts_disputed": False, "facts_confirmed": None, "times_asked": asked}
