@@ -53,6 +53,7 @@ from sanic.response import HTTPResponse
 from bot import metrics, rasa_speedups, sessions
 from bot.channels.identity import GATEWAY_HEADER, WEB, is_gateway, strip_identity
 from bot.privacy import mask_secrets
+from bot.token_buckets import TokenBuckets
 
 logger = logging.getLogger(__name__)
 
@@ -79,31 +80,15 @@ def clean_text(text: str) -> str:
 
 # ---- rate limits --------------------------------------------------------------------------
 class MemoryRateLimiter:
-    """Token bucket per key, in this process."""
+    """Token bucket per key, in this process (bot/token_buckets.py)."""
 
     def __init__(self, rate: float, burst: float, max_keys: int = 100_000) -> None:
-        self.rate, self.burst, self.max_keys = rate, burst, max_keys
-        self._buckets: Dict[str, Tuple[float, float]] = {}
-        self._next_prune = 0.0
+        self.rate, self.burst = rate, burst
+        self._buckets = TokenBuckets(burst, rate, max_keys)
 
     async def hit(self, key: str) -> float:
         """0 if the message may go ahead (and counts), else the seconds until it may."""
-        now = time.monotonic()
-        self._prune(now)
-        tokens, last = self._buckets.get(key, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if tokens >= 1:
-            self._buckets[key] = (tokens - 1, now)
-            return 0.0
-        self._buckets[key] = (tokens, now)
-        return (1 - tokens) / self.rate
-
-    def _prune(self, now: float) -> None:
-        if now < self._next_prune and len(self._buckets) < self.max_keys:
-            return
-        self._next_prune = now + 60
-        refill = self.burst / self.rate
-        self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < refill}
+        return self._buckets.take(key)
 
 
 _BUCKET_SCRIPT = """

@@ -20,49 +20,21 @@ In memory, per agent-service process (the product runs one).
 from __future__ import annotations
 
 import math
-import time
 from collections import defaultdict
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional
 
 from aiohttp import web
 
 from bot.agent_api.client import client_key
+from bot.token_buckets import TokenBuckets
 from bot.webchat.config import WebchatConfig
 
 
-class Buckets:
+class Buckets(TokenBuckets):
     """A token bucket per key: `count` per `seconds`, bursts of `count`."""
 
     def __init__(self, count: int, seconds: float, max_keys: int = 100_000) -> None:
-        self.capacity, self.rate, self.max_keys = float(count), count / seconds, max_keys
-        self._state: Dict[str, Tuple[float, float]] = {}
-        self._next_prune = 0.0
-
-    def _tokens(self, key: str, now: float) -> float:
-        tokens, last = self._state.get(key, (self.capacity, now))
-        return min(self.capacity, tokens + (now - last) * self.rate)
-
-    def take(self, key: str) -> float:
-        """0 if a token was taken, else the seconds until one is there."""
-        now = time.monotonic()
-        self._prune(now)
-        tokens = self._tokens(key, now)
-        if tokens >= 1:
-            self._state[key] = (tokens - 1, now)
-            return 0.0
-        self._state[key] = (tokens, now)
-        return (1 - tokens) / self.rate
-
-    def give_back(self, key: str) -> None:
-        now = time.monotonic()
-        self._state[key] = (min(self.capacity, self._tokens(key, now) + 1), now)
-
-    def _prune(self, now: float) -> None:
-        if now < self._next_prune and len(self._state) < self.max_keys:
-            return
-        self._next_prune = now + 60
-        full = self.capacity / self.rate
-        self._state = {k: v for k, v in self._state.items() if now - v[1] < full}
+        super().__init__(count, count / seconds, max_keys)
 
 
 class TooMany(Exception):
