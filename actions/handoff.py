@@ -14,6 +14,7 @@ from bot.speech import speakable_order_id
 from bot.tickets.model import iso
 from actions import context, ticketing
 from actions.answers import NO, match_option, yes_or_no
+from actions.form_state import policy_variant
 from actions.parsing import parse_email, parse_phone
 
 
@@ -108,10 +109,7 @@ def _remedy_answer(tracker: Tracker) -> Optional[str]:
     text = tracker.latest_message.get("text") or ""
     if text.startswith("/"):
         return None
-    cat = context.catalog()
-    variant = cat.select_variant(tracker.get_slot("category"), tracker.get_slot("sub_reason"),
-                                 ticketing.facts_from_slots(tracker), context.today(cat))
-    options = cat.remedy_options(variant)
+    options = context.catalog().remedy_options(policy_variant(tracker))
     chosen = match_option(text, options)
     if chosen is None:
         return None
