@@ -17,7 +17,7 @@ from actions.complaint import callback_eligible
 from actions.form_state import policy_known, with_slots
 from actions.questions import offer_callback, state_expectations
 from bot.speech import speakable_order_id
-from bot.tickets.model import iso
+from bot.tickets.model import Actor, CallbackState, HistoryAction, iso, record
 
 
 def _remedy(ticket: Dict[str, Any]) -> Optional[Dict[str, Any]]:
@@ -48,7 +48,7 @@ class ActionSubmitComplaint(Action):
             ticket_spoken=speakable_order_id(ticket["ticket_id"]),
         )
         callback = ticket["callback"]
-        if callback["status"] == "opted_in" and callback.get("window"):
+        if callback["status"] == CallbackState.OPTED_IN and callback.get("window"):
             start = datetime.fromisoformat(callback["window"]["start"]).astimezone(context.catalog().tz)
             end = datetime.fromisoformat(callback["window"]["end"]).astimezone(context.catalog().tz)
             dispatcher.utter_message(
@@ -56,7 +56,7 @@ class ActionSubmitComplaint(Action):
                 phone=ticket["customer"].get("phone") or "your number",
                 window=f"{start:%A} {start.day} {start:%B}, {start:%H:%M}-{end:%H:%M}",
             )
-        elif callback["status"] == "opted_out":
+        elif callback["status"] == CallbackState.OPTED_OUT:
             dispatcher.utter_message(response="utter_callback_declined")
         dispatcher.utter_message(response="utter_anything_else")
         return []
@@ -87,18 +87,20 @@ class ActionExplainNextSteps(Action):
             dispatcher.utter_message(response="utter_no_complaint_yet")
             return []
         will = next((d["text"] for d in ticket.get("disclosures") or [] if d["policy_id"].endswith(".will")), None)
-        status = {"handed_off": "with one of our colleagues", "resolved": "resolved", "closed": "closed"}.get(ticket["status"], "open, and the team is working on it")
+        status = context.catalog().status_label(ticket["status"], "for_customers")
         dispatcher.utter_message(response="utter_next_steps_status", ticket_id=ticket["ticket_id"], status=status)
         if will:
             dispatcher.utter_message(response="utter_next_steps_promise", statement=will)
         _confirm_remedy(dispatcher, ticket)
-        agreed = [h.get("note") for h in ticket.get("history") or [] if h.get("action") in ("note", "handed_back") and h.get("note")]
+        # What an agent wrote down for the customer (a note, or the hand-back's).
+        agreed = [h.get("note") for h in ticket.get("history") or []
+                  if h.get("action") in (HistoryAction.NOTE, HistoryAction.HANDED_BACK) and h.get("note")]
         if agreed:
             dispatcher.utter_message(response="utter_next_steps_agreed", note=agreed[-1])
         if _asks_about_returning(tracker):
             dispatcher.utter_message(response="utter_how_to_return")
         callback = ticket.get("callback") or {}
-        if callback.get("status") == "opted_in" and not callback.get("outcome"):
+        if callback.get("status") == CallbackState.OPTED_IN and not callback.get("outcome"):
             dispatcher.utter_message(response="utter_callback_pending")
         dispatcher.utter_message(response="utter_anything_else")
         return []
@@ -123,20 +125,18 @@ class ActionHandleDisagreement(Action):
         if ticket is None:
             dispatcher.utter_message(response="utter_please_describe")
             return []
-        offered = (ticket.get("callback") or {}).get("status") != "not_offered"
+        offered = (ticket.get("callback") or {}).get("status") != CallbackState.NOT_OFFERED
         refused = any(d["policy_id"].endswith(".cannot") for d in ticket.get("disclosures") or [])
         ticket["exemption_evidence"] = ticket.get("exemption_evidence") or refused
-        ticket.setdefault("history", []).append({"at": iso(context.now()), "by": "customer", "action": "rejected_explanation", "note": None})
+        record(ticket, Actor.CUSTOMER, HistoryAction.REJECTED_EXPLANATION, at=context.now())
         await ticketing.save(ticket)
         rejected = [SlotSet("explanation_response", "rejected")]
         if refused and not offered and tracker.get_slot("ticket_id") == ticket["ticket_id"] \
                 and await callback_eligible(with_slots(tracker, rejected)):
             await offer_callback(dispatcher, with_slots(tracker, rejected))
             return rejected
-        dispatcher.utter_message(response="utter_decision_stands", ticket_id=ticket["ticket_id"], buttons=[
-            {"title": "Speak to a person", "payload": "/request_human"},
-            {"title": "No, that's all", "payload": "/goodbye"},
-        ])
+        dispatcher.utter_message(response="utter_decision_stands", ticket_id=ticket["ticket_id"],
+                                 buttons=context.catalog().buttons("decision_stands"))
         return []
 
 
@@ -151,14 +151,14 @@ class ActionRecordCallbackChoice(Action):
         intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
         answer = yes_or_no(tracker.latest_message.get("text") or "", intent)
         ticket = await _own_ticket(tracker, rewrite=True)
-        if ticket is None or (ticket.get("callback") or {}).get("status") != "offered":
+        if ticket is None or (ticket.get("callback") or {}).get("status") != CallbackState.OFFERED:
             # A yes or no after "the decision stands" answers "anything else?", not a callback.
             dispatcher.utter_message(response="utter_how_can_help" if answer == YES else "utter_goodbye")
             return []
         decided = SlotSet("callback_decided_at", iso(context.now()))
         if answer == YES:
-            return [SlotSet("callback_choice", "opted_in"), decided, FollowupAction("complaint_form")]
-        events = [SlotSet("callback_choice", "opted_out"), decided]
+            return [SlotSet("callback_choice", CallbackState.OPTED_IN), decided, FollowupAction("complaint_form")]
+        events = [SlotSet("callback_choice", CallbackState.OPTED_OUT), decided]
         await ticketing.save(ticketing.sync_ticket(ticket, with_slots(tracker, events)))
         dispatcher.utter_message(response="utter_callback_declined")
         dispatcher.utter_message(response="utter_anything_else")

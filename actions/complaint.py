@@ -16,20 +16,16 @@ from actions.answers import (
     NO, YES, match_option, match_window, ordinal_pick, says_unavailable, yes_or_no,
 )
 from actions.form_state import (
-    AFFIRM, DENY, FACT_SLOTS, FORM_SLOTS, NONE_OF_THESE, intent_of, policy_known, policy_variant, text_of, with_slots,
-    words_of,
+    AFFIRM, DENY, FACT_SLOTS, FORM_SLOTS, intent_of, policy_known, policy_variant, text_of, with_slots, words_of,
 )
 from actions.fact_answers import MAX_ASKS, FactAnswers
-from actions.handoff import bad_input_kind, hand_off
+from actions.fallback import bad_input_kind
+from actions.handoff import hand_off
 from actions.retried_turn import ticket_of_failed_turn
-from actions.parsing import (
-    extract_facts,
-    parse_phone,
-)
+from actions.parsing import extract_facts, parse_phone
 from actions.signals import message_emotion, overall_emotion, risk_flags
 from actions.understanding import CategoryDecision, category_ranking, decide_category
-from bot.tickets.model import FACT_UNAVAILABLE, iso, issue_key
-
+from bot.tickets.model import FACT_UNAVAILABLE, Actor, CallbackState, HistoryAction, Status, iso, issue_key, record
 
 
 def decision_of(tracker: Tracker, cat) -> CategoryDecision:
@@ -70,7 +66,7 @@ async def _open_ticket_for_order(tracker: Tracker, order_id: Optional[str]) -> O
         return None
     store = await context.ticket_store()
     for ticket in await store.find(conversation_id=tracker.sender_id, limit=20):
-        if ticket["status"] == "open" and (ticket.get("facts") or {}).get("order_id") == order_id:
+        if ticket["status"] == Status.OPEN and (ticket.get("facts") or {}).get("order_id") == order_id:
             return ticket["ticket_id"]
     return None
 
@@ -104,7 +100,7 @@ class ActionStartComplaint(Action):
 
         ticket = await ticketing.load_or_create(tracker)
         if existing and not retried:  # the failed turn noted the join already
-            ticket["history"].append({"at": iso(context.now()), "by": "customer", "action": "added_complaint", "note": None})
+            record(ticket, Actor.CUSTOMER, HistoryAction.ADDED_COMPLAINT, at=context.now())
         ticketing.sync_ticket(ticket, tracker)
         await ticketing.save(ticket)
         events.append(SlotSet("ticket_id", ticket["ticket_id"]))
@@ -173,7 +169,7 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
             return slots
         if tracker.get_slot("callback_choice") or await callback_eligible(tracker):
             slots.append("callback_choice")
-            if tracker.get_slot("callback_choice") == "opted_in":
+            if tracker.get_slot("callback_choice") == CallbackState.OPTED_IN:
                 slots.append("callback_window")
                 if not ticketing.channel_phone(tracker):
                     slots.append("callback_phone")
@@ -224,7 +220,8 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
                  "category_choice": code, "category_options": None}
         ticket = await ticketing.load_or_create(tracker)
         note = f"{previous} -> {code}" if previous and previous != code else code
-        ticket["history"].append({"at": iso(context.now()), "by": "customer", "action": "category_" + ("corrected" if previous else "chosen"), "note": f"{note} ({how})"})
+        action = HistoryAction.CATEGORY_CORRECTED if previous else HistoryAction.CATEGORY_CHOSEN
+        record(ticket, Actor.CUSTOMER, action, f"{note} ({how})", at=context.now())
         await ticketing.save(ticketing.sync_ticket(ticket, with_slots(tracker, [SlotSet(k, v) for k, v in slots.items()])))
         return slots
 
@@ -240,8 +237,8 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
             confident = classified_category({**tracker.latest_message, "intent": {"name": "inform"}}, text, cat)
             decision = CategoryDecision(confident) if confident else decision
         current = tracker.get_slot("category")
-        if decision.category is None and not decision.options:
-            return None
+        if (decision.category is None and not decision.options) or decision.unclear:
+            return None  # no complaint, or one that names no category: not a new complaint
         if not category_ranking(tracker.latest_message) or says_unavailable(text):
             return None  # nothing classified it, or it answers "I don't have it"
         if len(words_of(text)) < 4:
@@ -264,16 +261,16 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
     async def validate_remedy_choice(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         cat = context.catalog()
         options = cat.remedy_options(policy_variant(tracker))
+        none = cat.no_remedy["id"]
         text = text_of(tracker).strip()
         by_button = next(tracker.get_latest_entity_values("remedy"), None)
-        chosen = by_button if by_button in {o["id"] for o in options} | {"none"} else None
+        chosen = by_button if by_button in {o["id"] for o in options} | {none} else None
         if chosen is None and not text.startswith("/"):
-            with_none = options + [{"id": "none", "label": NONE_OF_THESE, "speakable": "none of these"}]
-            chosen = match_option(text, with_none)
-        if chosen and chosen != "none":
+            chosen = match_option(text, options + [cat.no_remedy])
+        if chosen and chosen != none:
             return {"remedy_choice": chosen, "explanation_response": "accepted"}
-        if chosen == "none" or intent_of(tracker) in ({"reject_explanation"} | DENY) or yes_or_no(text) == NO:
-            return {"remedy_choice": "none", "explanation_response": "rejected"}
+        if chosen == none or intent_of(tracker) in ({"reject_explanation"} | DENY) or yes_or_no(text) == NO:
+            return {"remedy_choice": none, "explanation_response": "rejected"}
         recategorised = await self._recategorised(tracker)
         if recategorised is not None:
             return recategorised
@@ -302,9 +299,9 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
         intent, text = intent_of(tracker), text_of(tracker)
         answer = yes_or_no(text, intent if intent in AFFIRM | DENY else None)
         if answer == YES or intent == "thank":
-            choice = "opted_in"
+            choice = CallbackState.OPTED_IN
         elif answer == NO or intent == "reject_explanation":
-            choice = "opted_out"
+            choice = CallbackState.OPTED_OUT
         else:
             dispatcher.utter_message(response="utter_please_yes_no")
             return {"callback_choice": None}
@@ -326,8 +323,7 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
         return {"callback_window": {"start": window["start"], "end": window["end"]}, "callback_decided_at": iso(context.now())}
 
     async def validate_callback_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        cat = context.catalog()
-        phone = parse_phone(text_of(tracker), cat.business.get("default_phone_region", "GB"))
+        phone = parse_phone(text_of(tracker), context.catalog().phone_region)
         if not phone:
             dispatcher.utter_message(response="utter_invalid_phone")
         return {"callback_phone": phone}

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from datetime import date, datetime
 from typing import Optional
 
@@ -24,11 +23,9 @@ async def ticket_store() -> TicketStore:
     if _store is None:
         async with _store_lock:
             if _store is None:
-                _store = open_store(
-                    url=os.environ.get("REDIS_URL") or None,
-                    sqlite_path=os.environ.get("TICKETS_DB") or None,
-                    prefix=catalog().business.get("ticket_id_prefix", "C-"),
-                )
+                # REDIS_URL / TICKETS_DB pick the backend (bot/settings.py); references
+                # follow the catalog's format.
+                _store = open_store(id_format=catalog().ticket_ids)
     return _store
 
 

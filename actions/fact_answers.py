@@ -15,19 +15,13 @@ from rasa_sdk.types import DomainDict
 
 from actions import context
 from actions.answers import NO, YES, day_of_month_correction, says_unavailable, with_day, yes_or_no
-from actions.form_state import AFFIRM, DENY, FACT_SLOTS, intent_of, text_of, words_of
+from actions.form_state import AFFIRM, DENY, FACT_SLOTS, TOPIC, intent_of, text_of, words_of
 from actions.parsing import clean_free_text, extract_facts, parse_amount, parse_date, parse_order_id, parse_product
 from bot.tickets.model import FACT_UNAVAILABLE
 
 # A question is asked at most this often; then the flow goes on without the answer
 # (marked unavailable) and the customer is reminded a person is there.
 MAX_ASKS = 2
-FACT_WORDS = {
-    "order_id": ("order", "number", "ref", "reference", "ord"),
-    "purchase_date": ("date", "day", "when", "bought", "purchase", "purchased"),
-    "amount": ("amount", "price", "cost", "money", "paid", "charge", "£"),
-    "product": ("product", "item", "model", "brand", "thing"),
-}
 
 
 class FactAnswers:
@@ -52,9 +46,7 @@ class FactAnswers:
             dispatcher.utter_message(response=f"utter_fact_unavailable_{slot}")
             return {slot: FACT_UNAVAILABLE, "times_asked": asked}
         if asked[slot] >= MAX_ASKS:
-            dispatcher.utter_message(response="utter_fact_skipped", buttons=[
-                {"title": "Speak to a person", "payload": "/request_human"},
-            ])
+            dispatcher.utter_message(response="utter_fact_skipped", buttons=context.catalog().buttons("fact_skipped"))
             return {slot: FACT_UNAVAILABLE, "times_asked": asked}
         dispatcher.utter_message(response=response, **kwargs)
         return {slot: None, "times_asked": asked}
@@ -130,19 +122,20 @@ class FactAnswers:
         return {"facts_confirmed": None}
 
     async def validate_fact_to_correct(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        """Which detail is wrong, after a bare "no": a button, a word ("the date"), or the
-        corrected fact itself ("it's ORD-4400918")."""
+        """Which detail is wrong, after a bare "no": a button, a word ("the date", catalog
+        `facts.*.named_by`), or the corrected fact itself ("it's ORD-4400918")."""
+        cat = context.catalog()
         text = text_of(tracker)
         corrections = self._corrections(text, tracker)
         if corrections:
             return {**corrections, "fact_to_correct": next(iter(corrections)), "facts_disputed": False, "facts_confirmed": None}
         named = next(tracker.get_latest_entity_values("fact"), None)
-        if named == "category" or (named is None and set(words_of(text)) & {"about", "topic", "category", "subject", "problem"}):
-            return {"fact_to_correct": "category", "facts_disputed": False, "facts_confirmed": None,
+        words = set(words_of(text))
+        if named == TOPIC or (named is None and words & set(cat.topic["named_by"])):
+            return {"fact_to_correct": TOPIC, "facts_disputed": False, "facts_confirmed": None,
                     "category": None, "sub_reason": None, "category_options": None, "category_choice": None}
         if named not in FACT_SLOTS:
-            words = set(words_of(text))
-            named = next((fact for fact, cues in FACT_WORDS.items() if words & set(cues)), None)
+            named = next((fact for fact in FACT_SLOTS if words & set(cat.facts[fact]["named_by"])), None)
         if named is None:
             if yes_or_no(text) == YES:  # "actually it's fine"
                 return {"fact_to_correct": None, "facts_disputed": False, "facts_confirmed": True}

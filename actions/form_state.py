@@ -9,9 +9,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 
 from actions import context, ticketing
-from bot.tickets.model import FACT_UNAVAILABLE
+from bot.tickets.model import FACT_NAMES, FACT_UNAVAILABLE
 
-FACT_SLOTS = ("order_id", "purchase_date", "amount", "product")
+# Each key fact has the slot of its name (domain.yml).
+FACT_SLOTS = FACT_NAMES
+# fact_to_correct when what is wrong at the read-back is the topic (the category).
+TOPIC = "category"
 FORM_SLOTS = FACT_SLOTS + (
     "facts_confirmed", "facts_disputed", "fact_to_correct", "remedy_choice", "explanation_response",
     "callback_choice", "callback_window", "callback_phone", "callback_decided_at", "callback_windows_offered",
@@ -19,7 +22,6 @@ FORM_SLOTS = FACT_SLOTS + (
 )
 AFFIRM = {"affirm", "request_callback", "thank"}
 DENY = {"deny", "decline_callback"}
-NONE_OF_THESE = "None of these"
 
 
 def intent_of(tracker: Tracker) -> Optional[str]:

@@ -1,17 +1,19 @@
-"""Hand-off to a human: persist the ticket first, then tell the customer, then go quiet."""
+"""Hand-off to a human: persist the ticket first, then tell the customer, then go quiet
+(docs/design.md#handoff). Out of hours, how the team can reach a web customer is asked
+first (contact_form). The fallback that hands off after repeated misunderstanding is
+actions/fallback.py."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, FollowupAction, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.catalog import human_date
 from bot.speech import speakable_order_id
-from bot.tickets.model import iso
+from bot.tickets.model import Actor, CallbackState, Channel, HistoryAction, Status, iso, record
 from actions import context, ticketing
 from actions.answers import NO, match_option, yes_or_no
 from actions.form_state import policy_variant
@@ -36,7 +38,7 @@ def _needs_contact(ticket: Dict[str, Any], tracker: Tracker, is_open: bool) -> b
     if is_open or tracker.get_slot("contact_declined"):
         return False
     customer = ticket.get("customer") or {}
-    return ticket.get("channel") != "voice" and not (customer.get("phone") or customer.get("email"))
+    return ticket.get("channel") != Channel.VOICE and not (customer.get("phone") or customer.get("email"))
 
 
 async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> List[EventType]:
@@ -47,11 +49,11 @@ async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
     cat = context.catalog()
     ticket = await ticketing.load_or_create(tracker)
     ticketing.sync_ticket(ticket, tracker)
-    ticket["status"] = "handed_off"
-    ticket["history"].append({"at": iso(moment), "by": "assistant", "action": "handed_off", "note": reason})
+    ticket["status"] = Status.HANDED_OFF
+    record(ticket, Actor.ASSISTANT, HistoryAction.HANDED_OFF, reason, at=moment)
     # The agent must be able to open the ticket before the customer is told they can expect one.
     await ticketing.save(ticket)
-    is_open = cat.is_open(moment)
+    is_open, wait = cat.is_open(moment), wait_text(moment)
     events: List[EventType] = [SlotSet("ticket_id", ticket["ticket_id"]), ActiveLoop(None), SlotSet("requested_slot", None)]
     if _needs_contact(ticket, tracker, is_open):
         # The contact form asks (ActionAskContactDetails); the hand-off finishes after it.
@@ -60,8 +62,8 @@ async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
         response="utter_handoff" if is_open else "utter_handoff_closed",
         ticket_id=ticket["ticket_id"],
         ticket_spoken=speakable_order_id(ticket["ticket_id"]),
-        wait=wait_text(moment),
-        json_message={"handoff": {"ticket_id": ticket["ticket_id"], "reason": reason, "open": is_open, "wait": wait_text(moment)}},
+        wait=wait,
+        json_message={"handoff": {"ticket_id": ticket["ticket_id"], "reason": reason, "open": is_open, "wait": wait}},
     )
     return events + [ConversationPaused()]
 
@@ -89,7 +91,7 @@ class ActionHandOff(Action):
         events: List[EventType] = []
         if tracker.get_slot("requested_slot") == "callback_choice" and yes_or_no(_first_clause(tracker)) == NO:
             # "No thanks. I want a human": both a decline of the callback and a request.
-            events = [SlotSet("callback_choice", "opted_out"), SlotSet("callback_decided_at", iso(context.now()))]
+            events = [SlotSet("callback_choice", CallbackState.OPTED_OUT), SlotSet("callback_decided_at", iso(context.now()))]
             for event in events:
                 tracker.slots[event["name"]] = event["value"]
         return events + await hand_off(dispatcher, tracker, request_reason(tracker))
@@ -134,22 +136,21 @@ class ValidateContactForm(FormValidationAction):
         text = (tracker.latest_message.get("text") or "").strip()
         if tracker.get_intent_of_latest_message() == "deny" or yes_or_no(text) == NO:
             return {"contact_details": "declined", "contact_declined": True}
-        cat = context.catalog()
         email = parse_email(text)
-        phone = None if email else parse_phone(text, cat.business.get("default_phone_region", "GB"))
+        phone = None if email else parse_phone(text, context.catalog().phone_region)
         if not (email or phone):
             dispatcher.utter_message(response="utter_invalid_contact")
             return {"contact_details": None}
         ticket = await ticketing.owned_ticket(tracker, tracker.get_slot("ticket_id"), rewrite=True)
         if ticket is not None:
             ticket.setdefault("customer", {})["email" if email else "phone"] = email or phone
-            ticket["history"].append({"at": iso(context.now()), "by": "customer", "action": "contact_given", "note": "e-mail" if email else "phone"})
+            record(ticket, Actor.CUSTOMER, HistoryAction.CONTACT_GIVEN, "e-mail" if email else "phone", at=context.now())
             await ticketing.save(ticket)
         return {"contact_details": email or phone}
 
 
 def _handoff_reason(ticket: Optional[Dict[str, Any]]) -> Optional[str]:
-    entries = [h for h in (ticket or {}).get("history") or [] if h.get("action") == "handed_off"]
+    entries = [h for h in (ticket or {}).get("history") or [] if h.get("action") == HistoryAction.HANDED_OFF]
     return entries[-1].get("note") if entries else None
 
 
@@ -159,7 +160,7 @@ class ActionAskContactDetails(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         dispatcher.utter_message(response="utter_ask_contact_details", ticket_id=tracker.get_slot("ticket_id"),
-                                 wait=wait_text(context.now()), buttons=[{"title": "No thanks", "payload": "/deny"}])
+                                 wait=wait_text(context.now()), buttons=context.catalog().buttons("contact_details"))
         return []
 
 
@@ -185,67 +186,3 @@ class ActionFinishHandOff(Action):
         else:
             dispatcher.utter_message(response="utter_handoff_no_contact", ticket_id=ticket_id, when=when, json_message=marker)
         return [SlotSet("requested_slot", None), ConversationPaused()]
-
-
-def bad_input_kind(text: str) -> str:
-    """Why a message could not be understood, so the reply can say something useful."""
-    stripped = (text or "").strip()
-    if not stripped:
-        return "empty"
-    if len(stripped) > 4000:
-        return "too_long"
-    letters = [c for c in stripped if c.isalpha()]
-    if not letters:
-        symbols = [c for c in stripped if not c.isspace()]
-        if symbols and all(unicodedata.category(c) in ("So", "Sk", "Mn", "Cf") or ord(c) > 0x2000 for c in symbols):
-            return "emoji"
-        return "gibberish"
-    latin = sum(1 for c in letters if "LATIN" in unicodedata.name(c, ""))
-    if latin / len(letters) < 0.5:
-        return "language"
-    words = re.findall(r"[a-zA-Z]+", stripped)
-    vowelless = [w for w in words if len(w) > 3 and not re.search(r"[aeiouy]", w, re.IGNORECASE)]
-    if words and len(vowelless) / len(words) > 0.5:
-        return "gibberish"
-    return "unclear"
-
-
-class ActionHandleFallback(Action):
-    """Polite, specific replies to what the assistant can't understand; after a few in a
-    row it stops guessing and hands off (the customer should never be stuck)."""
-
-    def name(self) -> Text:
-        return "action_handle_fallback"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        cat = context.catalog()
-        count = consecutive_fallbacks(tracker.events) + 1
-        limit = cat.data.get("handoff", {}).get("max_consecutive_fallbacks", 3)
-        if count > limit:
-            dispatcher.utter_message(response="utter_fallback_handing_off")
-            return await hand_off(dispatcher, tracker, f"assistant could not understand {count} messages in a row")
-        kind = bad_input_kind(tracker.latest_message.get("text") or "")
-        dispatcher.utter_message(response=f"utter_fallback_{kind}")
-        if tracker.latest_message.get("intent", {}).get("name") != "nlu_fallback":
-            # Predicted by the dialogue fallback (an intent no rule expects here): forget
-            # the turn for prediction, or the same fallback would be predicted again.
-            return [UserUtteranceReverted()]
-        return []
-
-
-def consecutive_fallbacks(events: List[Dict[str, Any]]) -> int:
-    """How many customer messages in a row, before the current one, were not understood."""
-    count, current_user_seen = 0, False
-    answered_by: List[str] = []
-    for event in reversed(events):
-        if event.get("event") == "action" and event.get("name") not in ("action_listen", None):
-            answered_by.append(event["name"])
-        elif event.get("event") == "user":
-            if not current_user_seen:
-                current_user_seen = True
-            elif answered_by and answered_by[-1] == "action_handle_fallback":
-                count += 1
-            else:
-                break
-            answered_by = []
-    return count

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
+from bot.tickets.model import Emotion
+
 
 def assess_priority(ticket: Dict[str, Any], catalog, whitelisted: bool) -> Dict[str, Any]:
     weights = catalog.data.get("priority", {})
     reasons: List[str] = []
 
     category = catalog.category(ticket.get("category"))
-    emotion = (ticket.get("emotion") or {}).get("label", "calm")
+    emotion = (ticket.get("emotion") or {}).get("label", Emotion.CALM)
     urgency = min(1.0, category.get("urgency", 0.3) + weights.get("emotion_urgency", {}).get(emotion, 0.0))
     reasons.append(f"urgency {urgency:.2f}: {ticket.get('category') or 'unclassified'}, customer {emotion}")
 

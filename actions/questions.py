@@ -11,13 +11,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context, ticketing
-from actions.form_state import NONE_OF_THESE, policy_known, policy_variant
+from actions.form_state import FACT_SLOTS, TOPIC, policy_known, policy_variant
 from actions.parsing import read_facts
 from bot.catalog import Statement, human_date
 from bot.speech import speakable_date, speakable_order_id
+from bot.tickets.model import CallbackState
 
-
-FACT_NAMES = {"order_id": "The order number", "purchase_date": "The date", "amount": "The amount", "product": "The product"}
+# The second-explanation offer's disclosure (docs/design.md#second-explanation).
+OFFER_POLICY_ID = "SECOND-EXPLANATION.offer"
 
 
 class ActionAskFactsConfirmed(Action):
@@ -43,7 +44,7 @@ class ActionAskFactsConfirmed(Action):
             written.append(f"bought on {human_date(facts['purchase_date'])}")
             spoken.append(f"bought on {speakable_date(facts['purchase_date'])}")
         if facts["amount"] is not None:
-            money = format_currency(facts["amount"], cat.business.get("currency", "GBP"), locale=cat.business.get("locale", "en_GB"))
+            money = format_currency(facts["amount"], cat.currency, locale=cat.locale)
             written.append(f"amount {money}")
             spoken.append(f"amount {money}")
         if facts["product"]:
@@ -53,10 +54,7 @@ class ActionAskFactsConfirmed(Action):
             response="utter_ask_facts_confirmed",
             facts="; ".join(written),
             facts_spoken=", ".join(spoken),
-            buttons=[
-                {"title": "Yes, that's right", "payload": "/affirm"},
-                {"title": "No, let me correct it", "payload": "/deny"},
-            ],
+            buttons=cat.buttons("facts_confirmed"),
         )
         return []
 
@@ -102,7 +100,7 @@ class ActionAskAmount(_AskFact):
 
     def _title(self, value: Any) -> str:
         cat = context.catalog()
-        return format_currency(value.amount, value.currency, locale=cat.business.get("locale", "en_GB"))
+        return format_currency(value.amount, value.currency, locale=cat.locale)
 
 
 class ActionAskFactToCorrect(Action):
@@ -113,9 +111,10 @@ class ActionAskFactToCorrect(Action):
         return "action_ask_fact_to_correct"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        given = [name for name in FACT_NAMES if tracker.get_slot(name) is not None]
-        buttons = [{"title": FACT_NAMES[name], "payload": f'/inform{{"fact": "{name}"}}'} for name in given]
-        buttons.append({"title": "What it's about", "payload": '/inform{"fact": "category"}'})
+        cat = context.catalog()
+        given = [name for name in FACT_SLOTS if tracker.get_slot(name) is not None]
+        buttons = [{"title": cat.facts[name]["label"], "payload": f'/inform{{"fact": "{name}"}}'} for name in given]
+        buttons.append({"title": cat.topic["label"], "payload": f'/inform{{"fact": "{TOPIC}"}}'})
         dispatcher.utter_message(response="utter_ask_fact_to_correct", buttons=buttons)
         return []
 
@@ -167,10 +166,10 @@ class ActionAskRemedyChoice(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         await state_expectations(dispatcher, tracker)
-        options = context.catalog().remedy_options(policy_variant(tracker))
+        cat = context.catalog()
         # Payloads carry the remedy id, so no classifier can mistake a choice for a request.
+        options = cat.remedy_options(policy_variant(tracker)) + [cat.no_remedy]
         buttons = [{"title": o["label"], "payload": f'/inform{{"remedy": "{o["id"]}"}}'} for o in options]
-        buttons.append({"title": NONE_OF_THESE, "payload": '/inform{"remedy": "none"}'})
         dispatcher.utter_message(response="utter_ask_remedy_choice", buttons=buttons)
         return []
 
@@ -181,33 +180,23 @@ class ActionAskExplanationResponse(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         await state_expectations(dispatcher, tracker)
-        dispatcher.utter_message(
-            response="utter_ask_explanation_response",
-            buttons=[
-                {"title": "That's OK", "payload": "/affirm"},
-                {"title": "I'm not happy with this", "payload": "/reject_explanation"},
-            ],
-        )
+        dispatcher.utter_message(response="utter_ask_explanation_response",
+                                 buttons=context.catalog().buttons("explanation_response"))
         return []
 
 
 async def offer_callback(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     """The second-explanation offer, word for word from the catalog (it says the decision
     will not change), recorded on the ticket once (docs/design.md#second-explanation)."""
+    cat = context.catalog()
     ticket = await ticketing.load_or_create(tracker)
     ticketing.sync_ticket(ticket, tracker)
-    offer = context.catalog().second_explanation.get("offer_text", "")
-    ticket["callback"]["status"] = "offered"
+    offer = cat.second_explanation.get("offer_text", "")
+    ticket["callback"]["status"] = CallbackState.OFFERED
     # Once per ticket, however often the question is asked again (record_disclosures dedupes).
-    ticketing.record_disclosures(ticket, [Statement("SECOND-EXPLANATION.offer", "offer", offer)])
+    ticketing.record_disclosures(ticket, [Statement(OFFER_POLICY_ID, "offer", offer)])
     await ticketing.save(ticket)
-    dispatcher.utter_message(
-        text=offer,
-        buttons=[
-            {"title": "Yes, please call me back", "payload": "/request_callback"},
-            {"title": "No, thanks", "payload": "/decline_callback"},
-        ],
-    )
+    dispatcher.utter_message(text=offer, buttons=cat.buttons("callback_offer"))
 
 
 class ActionAskCallbackChoice(Action):

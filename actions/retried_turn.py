@@ -1,4 +1,4 @@
-"""The customer's retry after a failed turn (bot/channels/rest.py answers a failed turn with
+"""The customer's retry after a failed turn (bot/rasa_ext/channels/rest.py answers a failed turn with
 an apology asking for the message again, and rewinds the conversation but keeps the
 `ticket_id` the failed turn set: KEPT_SLOTS). The retry must continue with that ticket,
 never open a second one."""
@@ -8,8 +8,8 @@ from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 
-# The apology's metadata key (bot/channels/rest.py FAULT_MARKER; not imported, so the action
-# server doesn't load Rasa's channel code; tests/test_dialogue_actions.py ties the two).
+# The apology's metadata key (bot/rasa_ext/channels/rest.py FAULT_MARKER; not imported, so the action
+# server doesn't load Rasa's channel code; tests/unit/test_dialogue_actions.py ties the two).
 FAULT_MARKER = "technical_problem"
 
 

@@ -1,4 +1,5 @@
-"""What a customer's words say beyond the facts: emotion, risk flags and style (seeds 002, 003).
+"""What a customer's words say beyond the facts: emotion, risk flags and style
+(docs/design.md#precise-facts; the labels are the ticket contract's, bot/tickets/model.py).
 
 VADER (vaderSentiment) gives the lexicon-based negativity, tuned for short informal
 text with caps and exclamation marks; the catalog's cue lists add what a general
@@ -12,9 +13,11 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-EMOTIONS = ("calm", "frustrated", "angry", "distressed")
-RISK_FLAGS = ("regulator", "media", "legal", "abusive_language", "repeat_complaint")
-STYLES = ("analytical", "assertive", "expressive", "reserved")
+from bot.catalog import ABUSIVE_CUES
+from bot.tickets.model import RISK_FLAGS, STYLES, Emotion, RiskFlag
+
+# The catalog's `signals` has a cue list per emotion but calm and per risk flag, named like
+# it, except the abusive-language flag's (ABUSIVE_CUES), which also makes a message angry.
 
 
 @lru_cache(maxsize=1)
@@ -40,43 +43,44 @@ def _shouting(text: str) -> float:
 def message_emotion(text: str, signals: Dict[str, List[str]]) -> Tuple[str, float]:
     """(label, score 0..1) for one message."""
     if not text or not text.strip():
-        return "calm", 0.0
+        return Emotion.CALM, 0.0
     compound = _analyzer().polarity_scores(text[:2000])["compound"]
     negativity = max(0.0, -compound)
-    distress = _hits(text, signals.get("distressed", []))
-    anger = _hits(text, signals.get("angry", [])) + _hits(text, signals.get("abusive", []))
-    frustration = _hits(text, signals.get("frustrated", []))
+    distress = _hits(text, signals.get(Emotion.DISTRESSED, []))
+    anger = _hits(text, signals.get(Emotion.ANGRY, [])) + _hits(text, signals.get(ABUSIVE_CUES, []))
+    frustration = _hits(text, signals.get(Emotion.FRUSTRATED, []))
     shouting = _shouting(text) > 0.6 or text.count("!") >= 3
     if distress:
-        return "distressed", round(min(1.0, 0.6 + 0.15 * distress + 0.2 * negativity), 2)
+        return Emotion.DISTRESSED, round(min(1.0, 0.6 + 0.15 * distress + 0.2 * negativity), 2)
     if anger or (shouting and negativity > 0.2):
-        return "angry", round(min(1.0, 0.55 + 0.1 * anger + 0.25 * negativity + (0.1 if shouting else 0)), 2)
+        return Emotion.ANGRY, round(min(1.0, 0.55 + 0.1 * anger + 0.25 * negativity + (0.1 if shouting else 0)), 2)
     if frustration or negativity >= 0.3:
-        return "frustrated", round(min(0.6, 0.3 + 0.05 * frustration + 0.3 * negativity), 2)
-    return "calm", round(0.3 * negativity, 2)
+        return Emotion.FRUSTRATED, round(min(0.6, 0.3 + 0.05 * frustration + 0.3 * negativity), 2)
+    return Emotion.CALM, round(0.3 * negativity, 2)
 
 
 def overall_emotion(texts: Iterable[str], signals: Dict[str, List[str]]) -> Dict[str, object]:
     """The strongest emotion shown so far: a customer who was angry and then typed
     'ok' is still an angry customer for whoever calls them back."""
-    best = ("calm", 0.0)
+    best = (Emotion.CALM, 0.0)
     for text in texts:
         label, score = message_emotion(text, signals)
-        if score > best[1] or (label != "calm" and best[0] == "calm"):
+        if score > best[1] or (label != Emotion.CALM and best[0] == Emotion.CALM):
             best = (label, score)
     return {"label": best[0], "score": best[1]}
 
 
 def risk_flags(texts: Iterable[str], signals: Dict[str, List[str]]) -> List[str]:
     joined = "\n".join(texts)
-    flags = [flag for flag in ("regulator", "media", "legal", "repeat_complaint") if _hits(joined, signals.get(flag, []))]
-    if _hits(joined, signals.get("abusive", [])):
-        flags.append("abusive_language")
+    flags = [flag for flag in RISK_FLAGS if flag != RiskFlag.ABUSIVE_LANGUAGE and _hits(joined, signals.get(flag, []))]
+    if _hits(joined, signals.get(ABUSIVE_CUES, [])):
+        flags.append(RiskFlag.ABUSIVE_LANGUAGE)
     return flags
 
 
 def style_hint(texts: List[str], style_cues: Dict[str, List[str]]) -> Optional[str]:
-    """Seed 003's four customer styles, from word choice and rhythm; None when unclear."""
+    """The four customer styles (docs/design.md#precise-facts), from word choice and rhythm;
+    None when unclear."""
     joined = "\n".join(texts)
     if not joined.strip():
         return None

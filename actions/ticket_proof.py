@@ -27,6 +27,8 @@ PENDING_REQUEST = "pending_ticket_request"
 FAILURES = "ticket_proof_failures"
 MAX_FAILED_PROOFS = 2
 VERIFIED, FAILED = "verified", "failed"
+
+
 def failures(tracker: Tracker) -> int:
     try:
         return int(tracker.get_slot(FAILURES) or 0)
@@ -61,7 +63,7 @@ def matching_proof(text: str, ticket: Dict[str, Any]) -> Optional[str]:
     """Which detail on the ticket the customer's answer gives ("order number", ...), if any.
     Both sides are normalised the way the complaint form stores them."""
     cat = context.catalog()
-    region = cat.business.get("default_phone_region", "GB")
+    region = cat.phone_region
     on_order = (ticket.get("facts") or {}).get("order_id")
     customer = ticket.get("customer") or {}
 

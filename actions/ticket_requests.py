@@ -9,16 +9,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.tickets.model import iso
+from bot.tickets.model import Actor, CallbackState, HistoryAction, iso, record
 from actions import context, ticket_proof, ticketing
 from actions.parsing import parse_ticket_ref
-
-STATUS_WORDS = {
-    "open": "open: the team is working on it",
-    "handed_off": "with one of our colleagues",
-    "resolved": "resolved",
-    "closed": "closed",
-}
 
 
 class TicketRequestAction(Action, abc.ABC):
@@ -55,10 +48,18 @@ class TicketRequestAction(Action, abc.ABC):
         else:
             ticket = await this_conversations_ticket(tracker)
         if ticket is None:
-            dispatcher.utter_message(response="utter_ask_ticket_ref")
+            ids = context.catalog().ticket_ids
+            dispatcher.utter_message(response="utter_ask_ticket_ref", example=ids.make(context.now(), 7),
+                                     letters=spoken_letters(ids.prefix))
             # Keep what was asked, so the reference that comes next completes it.
             return [SlotSet(ticket_proof.PENDING_REQUEST, self.request)]
         return events + await self.act(ticket, dispatcher, tracker)
+
+
+def spoken_letters(prefix: str) -> str:
+    """How the IVR asks for a reference's letters: "the letter C", "the letters C X"."""
+    letters = [c.upper() for c in prefix if c.isalpha()]
+    return f"the letter{'s' if len(letters) > 1 else ''} {' '.join(letters)}"
 
 
 def _without_pending(tracker: Tracker) -> Tracker:
@@ -68,7 +69,7 @@ def _without_pending(tracker: Tracker) -> Tracker:
 
 async def _granted_to_caller(tracker: Tracker, ref: str):
     """On the phone, the caller's own number (from Twilio's signed request: only the IVR
-    channel sets it, bot/channels/identity.py drops it from every other client) matching
+    channel sets it, bot/rasa_ext/channels/identity.py drops it from every other client) matching
     the number on the ticket is proof enough. Returns (ticket, events) or None."""
     if tracker.get_latest_input_channel() != "twilio_ivr":
         return None
@@ -77,7 +78,7 @@ async def _granted_to_caller(tracker: Tracker, ref: str):
     ticket = await store.get(ref)
     if not caller or ticket is None:
         return None
-    region = context.catalog().business.get("default_phone_region", "GB")
+    region = context.catalog().phone_region
     on_ticket = ticket_proof.normalised_phone((ticket.get("customer") or {}).get("phone"), region)
     if not on_ticket or on_ticket != ticket_proof.normalised_phone(caller, region):
         return None
@@ -116,10 +117,10 @@ class ActionCheckStatus(TicketRequestAction):
             response="utter_ticket_status",
             ticket_id=ticket["ticket_id"],
             category_label=cat.category(ticket.get("category"))["label"],
-            status=STATUS_WORDS.get(ticket["status"], ticket["status"]),
+            status=cat.status_label(ticket["status"], "for_customers"),
             updated=f"{updated:%d %b %Y %H:%M}",
         )
-        if callback.get("status") == "opted_in" and not callback.get("outcome"):
+        if callback.get("status") == CallbackState.OPTED_IN and not callback.get("outcome"):
             dispatcher.utter_message(response="utter_callback_pending")
         return []
 
@@ -132,20 +133,21 @@ class ActionCancelCallback(TicketRequestAction):
 
     async def act(self, ticket: Dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
         callback = ticket.get("callback") or {}
-        if callback.get("status") != "opted_in" or callback.get("outcome"):
+        if callback.get("status") != CallbackState.OPTED_IN or callback.get("outcome"):
             dispatcher.utter_message(response="utter_no_callback_to_cancel", ticket_id=ticket["ticket_id"])
             return []
-        stamp = iso(context.now())
-        callback.update({"status": "cancelled", "decided_at": stamp})
-        ticket["history"].append({"at": stamp, "by": "customer", "action": "callback_cancelled", "note": None})
+        moment = context.now()
+        callback.update({"status": CallbackState.CANCELLED, "decided_at": iso(moment)})
+        record(ticket, Actor.CUSTOMER, HistoryAction.CALLBACK_CANCELLED, at=moment)
         await ticketing.save(ticket)
         dispatcher.utter_message(response="utter_callback_cancelled", ticket_id=ticket["ticket_id"])
         events: List[EventType] = []
         if tracker.get_slot("ticket_id") == ticket["ticket_id"]:
-            events.append(SlotSet("callback_choice", "cancelled"))
+            events.append(SlotSet("callback_choice", CallbackState.CANCELLED))
         return events
 
 
+# What a held request resumes (a reference given after "which complaint is it?", or a proof).
 REQUESTS = {action.request: action for action in (ActionCheckStatus, ActionCancelCallback)}
 
 
@@ -171,6 +173,3 @@ class ActionResumeTicketRequest(Action):
             return done
         return done + await action().act(ticket, dispatcher, tracker)
 
-
-# What a held request resumes (a reference given after "which complaint is it?").
-REQUESTS = {"status": ActionCheckStatus, "cancel": ActionCancelCallback}

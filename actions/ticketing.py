@@ -14,19 +14,20 @@ from typing import Any, Dict, Iterable, List, Optional
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 
+from bot.catalog import NO_REMEDY_ID, Statement
 from bot.privacy import mask_secrets
-from bot.tickets.model import FACT_UNAVAILABLE, iso, new_ticket
+from bot.tickets.model import FACT_NAMES, FACT_UNAVAILABLE, Actor, CallbackState, Channel, HistoryAction, RiskFlag, iso, new_ticket, record
 from actions import context
 from actions.priority import assess_priority
 from actions.signals import overall_emotion, risk_flags, style_hint
 
 logger = logging.getLogger(__name__)
 
-CHANNELS = {"twilio_ivr": "voice", "socketio": "web", "webchat": "web"}
+CHANNELS = {"twilio_ivr": Channel.VOICE, "socketio": Channel.WEB, "webchat": Channel.WEB}
 # The tickets another conversation proved are its own (actions/ticket_proof.py).
 VERIFIED_SLOT = "verified_tickets"
 # A customer's words on the ticket (customer_demand, transcript lines): as much as the web chat
-# sends in one message (bot/webchat/views.py MAX_MESSAGE_CHARS), so the whole complaint reaches
+# sends in one message (bot/service/webchat/customer_api.py MAX_MESSAGE_CHARS), so the whole complaint reaches
 # the agent; anything longer is cut there and the customer is told.
 MAX_TEXT = 10_000
 
@@ -40,7 +41,7 @@ def latest_metadata(tracker: Tracker) -> Dict[str, Any]:
 
 def channel_of(tracker: Tracker) -> str:
     meta = latest_metadata(tracker)
-    if meta.get("channel") in ("web", "voice"):
+    if meta.get("channel") in (Channel.WEB, Channel.VOICE):
         return meta["channel"]
     name = tracker.get_latest_input_channel() or "rest"
     return CHANNELS.get(name, name)
@@ -76,7 +77,7 @@ def _since_complaint(tracker: Tracker) -> List[Dict[str, Any]]:
 
 def complaint_began_earlier(tracker: Tracker) -> bool:
     """The complaint started in an earlier Rasa session of this conversation (a long
-    conversation starts new sessions, bot/sessions.py): the action server sees only the
+    conversation starts new sessions, bot/rasa_ext/patches/session_expiry.py): the action server sees only the
     current one, so what was said before is on the ticket, not in this tracker."""
     return not any(
         e.get("event") == "action" and e.get("name") == "action_start_complaint" for e in tracker.events
@@ -125,9 +126,6 @@ def customer_texts(tracker: Tracker) -> List[str]:
         e.get("text") or "" for e in _since_complaint(tracker)
         if e.get("event") == "user" and not (e.get("text") or "").startswith("/")
     ]
-
-
-FACT_NAMES = ("order_id", "purchase_date", "amount", "product")
 
 
 def facts_from_slots(tracker: Tracker) -> Dict[str, Any]:
@@ -181,9 +179,7 @@ def grant(ticket: Dict[str, Any], tracker: Tracker, proof: str) -> List[EventTyp
     granted = ticket.setdefault("granted_conversations", [])
     if tracker.sender_id not in granted:
         granted.append(tracker.sender_id)
-    ticket.setdefault("history", []).append(
-        {"at": iso(), "by": "customer", "action": "ownership_confirmed", "note": f"from another conversation, with the {proof}"}
-    )
+    record(ticket, Actor.CUSTOMER, HistoryAction.OWNERSHIP_CONFIRMED, f"from another conversation, with the {proof}")
     ids = verified_ids(tracker)
     return [SlotSet(VERIFIED_SLOT, ids + [ticket["ticket_id"]] if ticket["ticket_id"] not in ids else ids)]
 
@@ -220,7 +216,8 @@ def sync_ticket(ticket: Dict[str, Any], tracker: Tracker, said_now: Iterable[str
         ticket["customer"]["phone"] = phone
 
     ticket["emotion"] = overall_emotion(texts, signals)
-    flags = set(risk_flags(texts, signals)) | {f for f in ticket.get("risk_flags", []) if f == "repeat_complaint"}
+    # A repeat complaint stays one once known (an agent may have flagged it).
+    flags = set(risk_flags(texts, signals)) | {f for f in ticket.get("risk_flags", []) if f == RiskFlag.REPEAT_COMPLAINT}
     ticket["risk_flags"] = sorted(flags)
     ticket["style_hint"] = style_hint(texts, signals.get("style", {}))
 
@@ -230,10 +227,10 @@ def sync_ticket(ticket: Dict[str, Any], tracker: Tracker, said_now: Iterable[str
 
     choice = tracker.get_slot("callback_choice")
     callback = ticket["callback"]
-    if choice in ("opted_in", "opted_out") and callback.get("status") != "cancelled":
+    if choice in (CallbackState.OPTED_IN, CallbackState.OPTED_OUT) and callback.get("status") != CallbackState.CANCELLED:
         callback["status"] = choice
         callback["decided_at"] = tracker.get_slot("callback_decided_at") or callback.get("decided_at")
-        callback["window"] = tracker.get_slot("callback_window") if choice == "opted_in" else None
+        callback["window"] = tracker.get_slot("callback_window") if choice == CallbackState.OPTED_IN else None
 
     whitelisted = cat.is_whitelisted(ticket["customer"].get("phone"), ticket["customer"].get("email"))
     ticket["priority"] = assess_priority(ticket, cat, whitelisted)
@@ -242,11 +239,12 @@ def sync_ticket(ticket: Dict[str, Any], tracker: Tracker, said_now: Iterable[str
 
 
 def _remedy_chosen(value: Optional[str]) -> Optional[str]:
-    return None if value in (None, "none") else value
+    return None if value in (None, NO_REMEDY_ID) else value
 
 
-def record_disclosures(ticket: Dict[str, Any], statements) -> List[str]:
-    """Add statements not yet on the ticket; return the texts newly said."""
+def record_disclosures(ticket: Dict[str, Any], statements: Iterable[Statement]) -> List[Statement]:
+    """Add statements not yet on the ticket (one disclosure per policy_id, however often it
+    is said); return the statements newly said."""
     known = {d["policy_id"] for d in ticket["disclosures"]}
     said = []
     for statement in statements:

@@ -27,6 +27,8 @@ class CategoryDecision:
 
     category: Optional[str] = None
     options: Tuple[str, ...] = ()
+    # The message names no category at all (so mid-conversation it is no new complaint).
+    unclear: bool = False
 
 
 NO_DECISION = CategoryDecision()
@@ -58,6 +60,8 @@ def decide_category(parse_data: Dict[str, Any], text: str, catalog) -> CategoryD
     - Confident = the best category's confidence >= `understanding.confidence_floor` and
       it leads the second by >= `understanding.margin`. Otherwise the decision carries the
       `understanding.max_options` likeliest categories (at least 2) to offer, and no category.
+    - A message that names no category (the classifier's `unclear` share above every
+      category's) is asked about with the catalog's `understanding.when_unclear` categories.
     - Categories unknown to the catalog are left out.
     """
     intent = ((parse_data.get("intent") or {}).get("name")) or ""
@@ -72,6 +76,10 @@ def decide_category(parse_data: Dict[str, Any], text: str, catalog) -> CategoryD
         return CategoryDecision(fallback if fallback in catalog.categories else "other")
     top = ranking[0]["confidence"]
     second = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
+    unclear = float((parse_data.get("complaint_category") or {}).get("unclear") or 0.0)
+    if unclear > top and settings.get("when_unclear"):
+        # The message names no category: offer the commonest ones, not near-random guesses.
+        return CategoryDecision(None, tuple(settings["when_unclear"])[: settings["max_options"]], unclear=True)
     if top >= settings["confidence_floor"] and top - second >= settings["margin"]:
         return CategoryDecision(ranking[0]["name"])
     return CategoryDecision(None, tuple(r["name"] for r in ranking[: settings["max_options"]]))

@@ -10,20 +10,22 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-from pathlib import Path
-from typing import Any, Dict, List, Optional
+from functools import cached_property, lru_cache
+from typing import Any, Dict, List, Optional, Tuple
 from zoneinfo import ZoneInfo
 
 import yaml
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "policy" / "catalog.yml"
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-FACTS = ("order_id", "purchase_date", "amount", "product")
+from bot import settings
+from bot.catalog_validation import ABUSIVE_CUES, AUDIENCES, DAYS, CatalogError, validate
+from bot.tickets.ids import TicketIdFormat
+from bot.tickets.model import STATUSES
 
+DEFAULT_PATH = settings.DEFAULT_CATALOG_PATH
+# The id of the choice after the remedies, none of them (catalog `no_remedy`).
+NO_REMEDY_ID = "none"
 
-class CatalogError(ValueError):
-    """The catalog file is not usable; the message says where."""
+__all__ = ["ABUSIVE_CUES", "Catalog", "CatalogError", "DAYS", "DEFAULT_PATH", "NO_REMEDY_ID", "Statement", "days_since", "human_date", "load_catalog"]
 
 
 @dataclass(frozen=True)
@@ -37,18 +39,18 @@ class Statement:
 
 class Catalog:
     def __init__(self, data: Dict[str, Any]):
+        validate(data)
         self.data = data
         self.business = data["business"]
         self.categories: Dict[str, Dict[str, Any]] = data["categories"]
         self.remedies: Dict[str, Dict[str, str]] = data.get("remedies", {})
-        self.tz = ZoneInfo(self.business.get("timezone", "UTC"))
-        # Bank holidays and other whole days closed, as ISO dates (validated below).
+        self.tz = ZoneInfo(self.business["timezone"])
+        # Bank holidays and other whole days closed, as ISO dates.
         self._closed_on = {str(d) for d in self.business.get("closed_on") or []}
         order = self.business["order_id"]
         self.order_pattern = re.compile(order["pattern"])
         self.order_bare_pattern = re.compile(order.get("bare_digits", r"\b(\d{6,10})\b"))
         self.order_prefix = order.get("prefix", "")
-        self._validate()
         self._deadlines: Dict[str, Optional[int]] = {}
         for cat in self.categories.values():
             for sub in cat["sub_reasons"].values():
@@ -58,81 +60,71 @@ class Catalog:
                     self._deadlines[variant["id"]] = own if own is not None else previous
                     previous = own
 
+    # ---- the business's forms (required and validated: no country is assumed in code) ----
+    @property
+    def currency(self) -> str:
+        """ISO 4217: amounts said without a currency are in this one."""
+        return str(self.business["currency"])
+
+    @property
+    def locale(self) -> str:
+        """How numbers and money are written here (decimal point, grouping)."""
+        return str(self.business["locale"])
+
+    @property
+    def phone_region(self) -> str:
+        """The region of a phone number given without its international code."""
+        return str(self.business["default_phone_region"])
+
+    @cached_property
+    def ticket_ids(self) -> TicketIdFormat:
+        """The reference format (prefix and counter width), read from the catalog once."""
+        return TicketIdFormat.from_catalog(self)
+
+    @property
+    def callback_max_attempts(self) -> int:
+        """Calls a specialist makes for one callback before closing it as no_answer."""
+        return int((self.data.get("second_explanation") or {}).get("max_attempts", 2))
+
+    def status_label(self, status: str, audience: str = "for_agents") -> str:
+        """A ticket status in words, for_agents (the console) or for_customers (the chat)."""
+        if audience not in AUDIENCES:
+            raise ValueError(f"audience must be one of {AUDIENCES}")
+        return str(((self.data.get("statuses") or {}).get(status) or {}).get(audience) or status)
+
+    def status_labels(self, audience: str = "for_agents") -> Dict[str, str]:
+        return {status: self.status_label(status, audience) for status in STATUSES}
+
+    # ---- wording of the read-back and the fixed buttons ----------------------
+    @property
+    def facts(self) -> Dict[str, Dict[str, Any]]:
+        """Per key fact (the contract's FACT_NAMES): its `label` and the words `named_by`
+        which a customer names it; facts.product also lists the `kinds` and `brands` sold."""
+        return self.data["facts"]
+
+    @property
+    def topic(self) -> Dict[str, Any]:
+        """What the complaint is about, corrected at the read-back like a fact."""
+        return self.data["read_back"]["topic"]
+
+    @property
+    def no_remedy(self) -> Dict[str, str]:
+        """The choice after the remedies: none of them (id "none")."""
+        return {"id": NO_REMEDY_ID, **self.data["no_remedy"]}
+
+    def buttons(self, name: str) -> List[Dict[str, str]]:
+        """One of the fixed button sets (catalog `buttons:`), as the channels take them."""
+        return [{"title": title, "payload": f"/{intent}"} for intent, title in self.button_answers(name)]
+
+    def button_answers(self, name: str) -> List[Tuple[str, str]]:
+        """(intent, title) of a fixed button set, in the order shown."""
+        return [next(iter(answer.items())) for answer in self.data["buttons"][name]]
+
     # ---- loading -------------------------------------------------------------
     @classmethod
     def from_file(cls, path: os.PathLike | str) -> "Catalog":
         with open(path, encoding="utf-8") as handle:
             return cls(yaml.safe_load(handle))
-
-    def _validate(self) -> None:
-        seen_ids = set()
-        for rid, remedy in self.remedies.items():
-            missing = [k for k in ("label", "speakable", "next_step") if not remedy.get(k)]
-            if missing:
-                raise CatalogError(f"remedies.{rid}: missing {', '.join(missing)}")
-        for code, cat in self.categories.items():
-            for key in ("in_plain_words", "in_few_words"):
-                if not isinstance(cat.get(key), str) or not cat[key].strip():
-                    raise CatalogError(f"categories.{code}.{key}: say the category in the customer's words")
-            for fact in cat.get("required_facts", []):
-                if fact not in FACTS:
-                    raise CatalogError(f"categories.{code}.required_facts: unknown fact {fact!r}")
-            subs = cat.get("sub_reasons") or {}
-            if cat.get("default_sub_reason") not in subs:
-                raise CatalogError(f"categories.{code}.default_sub_reason must name one of its sub_reasons")
-            for sub, spec in subs.items():
-                variants = spec.get("variants") or []
-                if not variants:
-                    raise CatalogError(f"categories.{code}.sub_reasons.{sub}: no variants")
-                if "when" in variants[-1]:
-                    raise CatalogError(f"categories.{code}.sub_reasons.{sub}: the last variant must have no 'when' (it is the fallback)")
-                for variant in variants:
-                    if not variant.get("id") or variant["id"] in seen_ids:
-                        raise CatalogError(f"categories.{code}.sub_reasons.{sub}: every variant needs a unique id ({variant.get('id')!r})")
-                    seen_ids.add(variant["id"])
-                    remedies = variant.get("remedies") or []
-                    unknown = [r for r in remedies if r not in self.remedies]
-                    if unknown:
-                        raise CatalogError(f"policy {variant.get('id')}: unknown remedies {unknown}")
-                    if remedies and not 2 <= len(remedies) <= 4:
-                        raise CatalogError(f"policy {variant.get('id')}: offer 2-4 remedies (docs/design.md#empathy)")
-                dated = any("max_days_since_purchase" in (v.get("when") or {}) for v in variants)
-                if dated and "purchase_date" not in cat.get("required_facts", []):
-                    raise CatalogError(f"categories.{code}: variants depend on purchase_date, so it must be a required fact")
-        self._validate_formats()
-        understanding = self.data.get("understanding") or {}
-        for key in ("confidence_floor", "margin"):
-            value = understanding.get(key, 0.0)
-            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-                raise CatalogError(f"understanding.{key} must be a number between 0 and 1")
-        if not 2 <= int(understanding.get("max_options", 3)) <= 3:
-            raise CatalogError("understanding.max_options: offer 2 or 3 categories")
-        for day in self.business.get("business_hours", {}):
-            if day not in DAYS:
-                raise CatalogError(f"business.business_hours: unknown day {day!r}")
-        for closed in self._closed_on:
-            try:
-                date.fromisoformat(closed)
-            except ValueError:
-                raise CatalogError(f"business.closed_on: {closed!r} is not a date like 2026-12-25") from None
-        priority = self.data.get("priority") or {}
-        levels = priority.get("levels") or {}
-        for flag, level in ((priority.get("risk") or {}).get("min_level") or {}).items():
-            if level not in levels:
-                raise CatalogError(f"priority.risk.min_level.{flag}: unknown level {level!r} (levels: {sorted(levels)})")
-
-    def _validate_formats(self) -> None:
-        """The business facts the fact parsers read (actions/parsing/spec.py)."""
-        b = self.business
-        if not re.fullmatch(r"[A-Z]{3}", str(b.get("currency", "GBP"))):
-            raise CatalogError("business.currency must be an ISO 4217 code such as GBP")
-        if not re.fullmatch(r"[a-z]{2,3}(?:_[A-Z]{2})?", str(b.get("locale", "en_GB"))):
-            raise CatalogError("business.locale must look like en_GB")
-        if not re.fullmatch(r"[A-Za-z]{1,6}-?", str(b.get("ticket_id_prefix", "C-"))):
-            raise CatalogError("business.ticket_id_prefix must be 1-6 letters, optionally followed by '-'")
-        digits = b.get("ticket_id_counter_digits", 4)
-        if not isinstance(digits, int) or isinstance(digits, bool) or not 1 <= digits <= 9:
-            raise CatalogError("business.ticket_id_counter_digits must be a whole number from 1 to 9")
 
     # ---- categories ----------------------------------------------------------
     def category(self, code: Optional[str]) -> Dict[str, Any]:
@@ -298,6 +290,6 @@ def _load(path: str, mtime: float) -> Catalog:
 
 
 def load_catalog(path: Optional[str] = None) -> Catalog:
-    """The catalog at CATALOG_PATH (or the default); reloaded when the file changes."""
-    resolved = str(path or os.environ.get("CATALOG_PATH") or DEFAULT_PATH)
+    """The catalog at CATALOG_PATH (or the default, bot/settings.py); reloaded when the file changes."""
+    resolved = str(path or settings.current().catalog_path)
     return _load(resolved, os.path.getmtime(resolved))

@@ -5,29 +5,26 @@ test can put the whole product at any instant.
 - In a test process: `set_now(moment)` fixes it, `reset()` gives the system clock back.
 - In processes a test starts (the live stack): `CLOCK_START` (ISO 8601 with an offset)
   starts the clock at that instant when the process starts; it then runs at normal speed,
-  so timeouts and ordering behave as in production. Read once, at import.
+  so timeouts and ordering behave as in production. Read once, at import (bot/settings.py).
 """
 from __future__ import annotations
 
-import os
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
+from bot import settings
+
 _fixed: Optional[datetime] = None
 
 
-def _start_offset() -> timedelta:
-    start = os.environ.get("CLOCK_START")
-    if not start:
+def _start_offset(start: Optional[datetime]) -> timedelta:
+    if start is None:
         return timedelta(0)
-    moment = datetime.fromisoformat(start)
-    if moment.tzinfo is None:
-        raise ValueError("CLOCK_START needs a UTC offset, e.g. 2026-12-01T17:59:00+00:00")
-    return moment - datetime.fromtimestamp(time.time(), timezone.utc)
+    return start - datetime.fromtimestamp(time.time(), timezone.utc)
 
 
-_offset = _start_offset()
+_offset = _start_offset(settings.current().clock_start)
 
 
 def now() -> datetime:

@@ -4,10 +4,13 @@
   spaces or dashes) become "[card ending 1111]"; every regex listed in the catalog's
   `business.sensitive_patterns` (and any `extra_patterns` given) becomes "[redacted]".
   Order numbers (6-10 digits), dates, amounts and phone numbers are left alone.
+  Every customer message is masked with it as it reaches the Rasa server, whatever the
+  channel (bot/rasa_ext/patches/turn_hooks.py); the action server, the agent service and
+  the web chat mask what they store with it too.
 - `install_log_masking()`: a log-record factory that masks every record of the process
   (message, arguments, traceback), whatever logger or handler it goes through. It is
-  installed in the Rasa server and the action server by `bot/logging_config.yml`
-  (`--logging-config-file`, see bot/launcher.py).
+  installed in the Rasa server and the action server by `bot/runtime/logging_config.yml`
+  (`--logging-config-file`, see bot/runtime/launcher.py).
 
 Catalog patterns are either a regex string or `{pattern: ..., label: ...}`; a match is
 replaced by "[redacted]" or "[redacted <label>]". An invalid regex is skipped (and logged
@@ -16,11 +19,12 @@ once) rather than letting a typo in the catalog stop the assistant.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from functools import lru_cache
 from typing import Any, Iterable, Optional, Pattern, Tuple
+
+from bot.catalog import load_catalog
 
 # 13-19 digits, optionally grouped by single spaces or dashes.
 _CARD = re.compile(r"(?<![\d])(?:\d[ \-]?){12,18}\d(?![\d])")
@@ -48,11 +52,6 @@ def _mask_card(match: re.Match) -> str:
     return match.group(0)
 
 
-def mask_cards(text: str) -> str:
-    """Only the card numbers (no catalog): for callers that must not touch the catalog."""
-    return _CARD.sub(_mask_card, text) if text else text
-
-
 # ---- catalog patterns ------------------------------------------------------------------
 def _spec(item: Any) -> Optional[Tuple[str, str]]:
     if isinstance(item, str):
@@ -75,36 +74,26 @@ def _compile(pattern: str) -> Optional[Pattern[str]]:
 
 
 def catalog_patterns() -> Tuple[Tuple[Pattern[str], str], ...]:
-    """The catalog's `business.sensitive_patterns`, compiled (reloaded when the file changes)."""
-    from bot.catalog import DEFAULT_PATH
-
-    path = os.environ.get("CATALOG_PATH") or str(DEFAULT_PATH)
-    try:
-        mtime = os.path.getmtime(path)
-    except OSError:
-        return ()
-    return _catalog_patterns(path, mtime)
-
-
-@lru_cache(maxsize=4)
-def _catalog_patterns(path: str, mtime: float) -> Tuple[Tuple[Pattern[str], str], ...]:
+    """The catalog's `business.sensitive_patterns`, compiled (load_catalog reloads the file
+    when it changes; each set of patterns is compiled once)."""
     was_active, _guard.active = _guard.active, True  # no log masking while loading
     try:
-        from bot.catalog import load_catalog
-
-        items = load_catalog(path).business.get("sensitive_patterns") or []
-        compiled = []
-        for item in items:
-            spec = _spec(item)
-            if spec and spec[0]:
-                regex = _compile(spec[0])
-                if regex is not None:
-                    compiled.append((regex, spec[1]))
-        return tuple(compiled)
+        items = load_catalog().business.get("sensitive_patterns") or []
+        return _compiled(tuple(spec for spec in map(_spec, items) if spec and spec[0]))
     except Exception:  # no catalog here, or a broken one: cards are still masked
         return ()
     finally:
         _guard.active = was_active
+
+
+@lru_cache(maxsize=4)
+def _compiled(specs: Tuple[Tuple[str, str], ...]) -> Tuple[Tuple[Pattern[str], str], ...]:
+    compiled = []
+    for pattern, replacement in specs:
+        regex = _compile(pattern)
+        if regex is not None:
+            compiled.append((regex, replacement))
+    return tuple(compiled)
 
 
 def mask_secrets(text: Optional[str], extra_patterns: Iterable[str] = ()) -> str:
@@ -169,7 +158,7 @@ _installed = False
 def install_log_masking() -> MaskSecretsFilter:
     """Make every log record of this process masked at creation. Idempotent.
 
-    Referenced from bot/logging_config.yml as a filter factory, so that
+    Referenced from bot/runtime/logging_config.yml as a filter factory, so that
     `rasa run --logging-config-file` and `rasa run actions --logging-config_file` install it
     (dictConfig builds every declared filter). A record factory rather than a handler
     filter, because Rasa, coloredlogs and Sanic add handlers of their own after the

@@ -5,13 +5,18 @@ groups ("four four seven, zero nine one eight"), never letter by letter; a date 
 Heard from the caller: digits said one by one or in groups ("five five one two zero nine
 three", "C 2026 1201 0015") and digits keyed on the keypad become the one number they
 are, in its written form, before the assistant reads the message (`heard_numbers`,
-`keyed_number`).
+`keyed_number`): a reference in the format of the catalog's ticket ids
+(bot/tickets/ids.py). What the recogniser should listen for (`speech_hints`) is the
+catalog's words for its categories and remedies.
 """
 from __future__ import annotations
 
 import re
 from datetime import date
 from typing import List, Optional
+
+from bot.catalog import Catalog, load_catalog
+from bot.tickets.ids import TicketIdFormat
 
 _DIGITS = "zero one two three four five six seven eight nine".split()
 _ORDINALS = [
@@ -99,8 +104,16 @@ _TOKEN = re.compile(rf"(?i){_DIGIT_TOKEN}")
 MIN_RUN_DIGITS = 6  # shorter runs are amounts, quantities, dates and times, left as they are
 # "15 3 2023", "1 12 2025": a date said as numbers, not an identifier.
 _DATE_LIKE = re.compile(r"^\d{1,2} \d{1,2} (?:19|20)\d{2}$")
-# The letter of a ticket reference as a recogniser may write it.
-_LETTER_SOUNDS = {"see": "C", "sea": "C", "c": "C", "c.": "C"}
+DATE_DIGITS = 8  # a reference's YYYYMMDD
+# The names of letters as a recogniser may write them ("see 2026 1201 0015"), for a
+# reference whose prefix is one letter; the letter itself ("c", "c.") is always heard.
+_LETTER_NAMES = {
+    "a": ("ay",), "b": ("bee", "be"), "c": ("see", "sea"), "d": ("dee",), "f": ("ef", "eff"),
+    "g": ("gee",), "h": ("aitch", "haitch"), "i": ("eye",), "j": ("jay",), "k": ("kay",),
+    "l": ("el", "elle"), "m": ("em",), "n": ("en",), "p": ("pee", "pea"), "q": ("queue", "cue"),
+    "r": ("are", "ar"), "s": ("ess",), "t": ("tee", "tea"), "u": ("you",), "v": ("vee",),
+    "w": ("double you",), "x": ("ex",), "y": ("why", "wye"), "z": ("zed", "zee"),
+}
 
 
 def _token_digits(token: str) -> str:
@@ -126,11 +139,15 @@ def _join_run(match: re.Match) -> str:
     return joined
 
 
-def ticket_shaped(digits: str, prefix: str) -> Optional[str]:
+def _catalog_format(ticket_format: Optional[TicketIdFormat]) -> TicketIdFormat:
+    return ticket_format or TicketIdFormat.from_catalog(load_catalog())
+
+
+def ticket_shaped(digits: str, ticket_format: TicketIdFormat) -> Optional[str]:
     """'202612010015' -> 'C-20261201-0015' when the digits are a reference (a real date,
-    then the day's counter of four digits or more); None otherwise. No order number is
-    that long, and no UK phone number starts with a date."""
-    if len(digits) < 12 or not digits.isdigit():
+    then the day's counter of at least the format's digits); None otherwise. No order
+    number is that long, and no UK phone number starts with a date."""
+    if len(digits) < DATE_DIGITS + ticket_format.counter_digits or not digits.isdigit():
         return None
     try:
         date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
@@ -138,32 +155,65 @@ def ticket_shaped(digits: str, prefix: str) -> Optional[str]:
         return None
     if not 1990 <= int(digits[:4]) <= 2099:
         return None
-    letters = prefix.rstrip("-").upper()
-    return f"{letters}-{digits[:8]}-{digits[8:]}"
+    return f"{ticket_format.prefix}{digits[:DATE_DIGITS]}-{digits[DATE_DIGITS:]}"
 
 
-def heard_numbers(text: str, ticket_prefix: str = "C-") -> str:
+def _prefix_sounds(prefix: str) -> List[str]:
+    """How a recogniser may write a reference's prefix: its letters, and for a one-letter
+    prefix that letter's name; longest first, so the regex takes the whole of one."""
+    letters = re.sub(r"[^A-Za-z]", "", prefix).lower()
+    sounds = {letters, f"{letters}."} if letters else set()
+    if len(letters) == 1:
+        sounds.update(_LETTER_NAMES.get(letters, ()))
+    return sorted(sounds, key=len, reverse=True)
+
+
+def heard_numbers(text: str, ticket_format: Optional[TicketIdFormat] = None) -> str:
     """A speech transcript with the numbers read out digit by digit (or in groups) joined
     into one number, and a reference read out as its letter and digits written as a
     reference, so the assistant reads what the caller meant:
     'my order is five five one two zero nine three' -> 'my order is 5512093';
     'cancel my callback see 2026 1201 0015' -> 'cancel my callback C-20261201-0015'.
-    Runs of fewer than six digits, and dates said as numbers, are left alone."""
+    Runs of fewer than six digits, and dates said as numbers, are left alone. References
+    are in `ticket_format`, by default the catalog's."""
     if not text:
         return ""
+    ticket_format = _catalog_format(ticket_format)
     out = _RUN.sub(_join_run, text)
-    letter = re.escape(ticket_prefix.rstrip("-"))
-    sounds = "|".join(re.escape(s) for s in sorted({*_LETTER_SOUNDS, ticket_prefix.rstrip("-").lower()}, key=len, reverse=True))
+    sounds = "|".join(re.escape(s) for s in _prefix_sounds(ticket_format.prefix))
+    said_prefix = rf"(?:({sounds})[\s\-]*)?" if sounds else "()"
+    shortest = DATE_DIGITS + ticket_format.counter_digits
 
     def reference(match: re.Match) -> str:
-        shaped = ticket_shaped(match.group(2), ticket_prefix)
+        shaped = ticket_shaped(match.group(2), ticket_format)
         return shaped if shaped else match.group(0)
 
-    out = re.sub(rf"(?i)(?<![\w])(?:({sounds}|{letter})[\s\-]*)?(\d{{12,}})(?!\d)", reference, out)
-    return out
+    return re.sub(rf"(?i)(?<![\w]){said_prefix}(\d{{{shortest},}})(?!\d)", reference, out)
 
 
-def keyed_number(digits: str, ticket_prefix: str = "C-") -> str:
+def keyed_number(digits: str, ticket_format: Optional[TicketIdFormat] = None) -> str:
     """Keypad digits as text for the assistant: a reference keyed without its letter
-    ('202612010015') in its written form; any other number as it was keyed."""
-    return ticket_shaped(digits, ticket_prefix) or digits
+    ('202612010015') in its written form (`ticket_format`, by default the catalog's); any
+    other number as it was keyed."""
+    return ticket_shaped(digits, _catalog_format(ticket_format)) or digits
+
+
+# ---- what the recogniser listens for -----------------------------------------------
+# What callers say to the assistant whatever the business sells: asking for a person,
+# giving a number, answering yes or no. The business's own words come from its catalog.
+CONVERSATION_HINTS = ("agent", "person", "human", "complaint", "order number", "yes", "no")
+_ARTICLE = re.compile(r"^(?:a|an|the)\s+", re.IGNORECASE)
+
+
+def speech_hints(catalog: Catalog) -> str:
+    """Twilio's <Gather hints>: the conversation's words, then each category as the
+    catalog says it in few words and each remedy as it is said on the phone ("a faulty
+    product" -> "faulty product"), once each."""
+    phrases = list(CONVERSATION_HINTS)
+    said = [category.get("in_few_words") for category in catalog.categories.values()]
+    said += [remedy.get("speakable") for remedy in catalog.remedies.values()]
+    for text in said:
+        phrase = _ARTICLE.sub("", str(text or "")).strip()
+        if phrase and phrase not in phrases:
+            phrases.append(phrase)
+    return ", ".join(phrases)

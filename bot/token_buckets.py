@@ -1,6 +1,6 @@
 """A token bucket per key, in this process: `capacity` tokens, refilled at `rate` a second.
-Used by the REST channel's per-conversation limit (bot/channels/rest.py) and the web chat's
-per-client limits (bot/webchat/client_limits.py); the Redis form of the REST limit is a Lua
+Used by the REST channel's per-conversation limit (bot/rasa_ext/channels/rest.py) and the web chat's
+per-client limits (bot/service/webchat/client_limits.py); the Redis form of the REST limit is a Lua
 script beside it."""
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ from scripts.benchlib.stacks import (  # noqa: E402
     IVR_TOKEN, PUBLIC_URL, OurStack, StockStack, rasa_version, stock_project,
 )
 from scripts.benchlib.stats import RunResult, median  # noqa: E402
-from tests.redis_server import RedisServer  # noqa: E402
+from tests.support.redis_server import RedisServer  # noqa: E402
 
 TARGETS = {
     "saturation_vs_stock": 3.0,      # ours / stock

@@ -2,8 +2,8 @@
 
 Each fact has a `read_*` parser returning a Reading (one value, several candidates to
 ask about, or none) and a `parse_*` shorthand returning the value or None. Business
-forms (currency, number format, phone region, order-number and reference forms) come
-from the catalog through FactSpec. Parsers never read the clock: `today` is passed in.
+forms (currency, number format, phone region, order-number and reference forms, the
+products sold) come from the catalog through FactSpec. Parsers never read the clock: `today` is passed in.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def read_facts(text: str, catalog, today: date, answering: Optional[str] = None)
     """A Reading per key fact. `answering` names the fact we just asked for: then a bare
     number may be that fact (the order number, or the amount)."""
     spec = FactSpec.from_catalog(catalog)
-    product = parse_product(text)
+    product = parse_product(text, spec)
     return {
         "order_id": read_order_ids(text, spec, answering=answering == "order_id"),
         "purchase_date": read_dates(text, today, spec),

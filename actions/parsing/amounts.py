@@ -25,7 +25,8 @@ _WORDS = {"pound": "GBP", "pounds": "GBP", "quid": "GBP", "sterling": "GBP", "gb
           "euro": "EUR", "euros": "EUR", "eur": "EUR"}
 # "in 2024": a year, even in an answer about money.
 _YEAR_SAID = re.compile(r"(?i)\b(?:in|since|from|of|year|back\s+in)\s+$")
-_SLANG = {"tenner": 10, "fiver": 5, "grand": 1000}
+# Money slang: its value, and its currency where the word has one ("grand" is the catalog's).
+_SLANG = {"tenner": (10, "GBP"), "fiver": (5, "GBP"), "grand": (1000, None)}
 # Words after a number that make it a count, a size or a share, not money.
 _UNIT = (r"\s*(?:%|percent\b|per\s*cent\b|x\b|times\b|days?\b|weeks?\b|months?\b|years?\b|yrs?\b|hours?\b|hrs?\b|mins?\b"
          r"|minutes?\b|seconds?\b|items?\b|units?\b|pieces?\b|parcels?\b|packages?\b|boxes?\b|lots?\b|pairs?\b|inch(?:es)?\b"
@@ -72,8 +73,9 @@ def _money(match: re.Match, kind: str, spec: FactSpec) -> Optional[Money]:
     groups = match.groupdict()
     currency = spec.currency
     if kind == "slang":
-        value = Decimal(_SLANG[groups["slang"].lower()] * int(groups["count"] or 1))
-        currency = "GBP" if groups["slang"].lower() != "grand" else spec.currency
+        worth, said_in = _SLANG[groups["slang"].lower()]
+        value = Decimal(worth * int(groups["count"] or 1))
+        currency = said_in or spec.currency
     elif groups.get("major"):
         value = Decimal(f"{groups['major']}.{groups['cents']}")  # "forty nine ninety nine"
     else:

@@ -16,27 +16,29 @@ from email_validator import EmailNotValidError, validate_email
 from actions.parsing.numbers import normalise_numbers
 from actions.parsing.reading import Reading
 from actions.parsing.spec import FactSpec, current_spec
+from bot.tickets.ids import TicketIdFormat
 
 Span = Tuple[int, int]
 
 
 @functools.lru_cache(maxsize=16)
-def ticket_pattern(prefix: str, counter_digits: int) -> re.Pattern:
-    """prefix + YYYYMMDD + counter, however it is spaced or hyphenated: 'C-20261201-0015',
-    'c20261201 0015', 'C 2026 1201 0015'. The counter has at least `counter_digits`
-    digits (the per-day counter grows past 9999 on a busy day)."""
-    letters = re.escape(prefix.rstrip("-"))
+def ticket_pattern(ids: TicketIdFormat) -> re.Pattern:
+    """A reference of this format however a customer spaces or hyphenates it:
+    'C-20261201-0015', 'c20261201 0015', 'C 2026 1201 0015'. The counter has at least the
+    format's digits (the per-day counter grows past them on a busy day)."""
+    letters = re.escape(ids.prefix.rstrip("-"))
     return re.compile(
         rf"(?i)(?<![A-Za-z0-9]){letters}[\s\-]*"
         r"((?:19|20)\d{2})[\s\-]?(0[1-9]|1[0-2])[\s\-]?(0[1-9]|[12]\d|3[01])[\s\-]*"
-        rf"(\d{{{counter_digits},}})(?!\d)"
+        rf"(\d{{{ids.counter_digits},}})(?!\d)"
     )
 
 
 def ticket_refs(text: str, spec: FactSpec) -> List[Tuple[str, Span]]:
-    pattern = ticket_pattern(spec.ticket_prefix, spec.ticket_counter_digits)
-    # The stored form: prefix as the catalog spells it, then YYYYMMDD-counter (bot/tickets/store.py).
-    return [(f"{spec.ticket_prefix}{m.group(1)}{m.group(2)}{m.group(3)}-{m.group(4)}", m.span()) for m in pattern.finditer(text or "")]
+    """Each reference in text, in its stored form (bot/tickets/ids.py), with where it is."""
+    ids = spec.ticket_ids
+    return [(ids.compose(m.group(1) + m.group(2) + m.group(3), int(m.group(4))), m.span())
+            for m in ticket_pattern(ids).finditer(text or "")]
 
 
 def parse_ticket_ref(text: str, spec: Optional[FactSpec] = None) -> Optional[str]:

@@ -1,35 +1,15 @@
 """Free-text helpers: the product named, a storable answer, whether a message says
-what went wrong, and a choice made by number or word."""
+what went wrong, and a choice made by number or word. The products sold (kinds and
+brands) and the reference form come from the catalog (FactSpec)."""
 from __future__ import annotations
 
 import re
 from typing import List, Optional
 
+from actions.parsing.references import ticket_pattern
+from actions.parsing.spec import FactSpec, current_spec
+
 _MONTH = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b", re.IGNORECASE)
-_TICKET_LIKE = re.compile(r"(?i)\b[a-z]{1,6}[\s\-]*\d{8}[\s\-]*\d{4,}\b")
-_PRODUCT_WORDS = (
-    "fridge freezer", "american fridge", "washing machine", "washer dryer", "tumble dryer", "dishwasher",
-    "fridge", "freezer", "oven", "cooker", "hob", "microwave", "kettle", "toaster", "coffee machine",
-    "hoover", "vacuum cleaner", "vacuum", "air fryer", "blender", "food processor", "iron", "hair dryer",
-    "tv", "television", "soundbar", "speaker", "headphones", "earbuds", "laptop", "tablet", "ipad",
-    "phone", "smartphone", "iphone", "monitor", "printer", "router", "camera", "games console",
-    "console", "playstation", "xbox", "smartwatch", "watch", "fan", "heater", "dehumidifier",
-    "hairdryer", "hair straighteners", "straighteners", "electric toothbrush", "toothbrush", "shaver",
-    "robot vacuum", "stand mixer", "mixer", "juicer", "projector", "e-reader", "kindle", "sat nav",
-    "drone", "doorbell", "smart speaker", "hob", "extractor", "range cooker", "chest freezer",
-)
-_PRODUCT = re.compile(
-    r"\b((?:[\w\-']+\s+){0,2})(" + "|".join(re.escape(w) for w in sorted(_PRODUCT_WORDS, key=len, reverse=True)) + r")s?\b",
-    re.IGNORECASE,
-)
-_BRANDS = {
-    "bosch", "samsung", "dyson", "lg", "sony", "apple", "hotpoint", "lenovo", "hp", "dell", "beko", "miele",
-    "philips", "panasonic", "shark", "ninja", "breville", "tefal", "kenwood", "smeg", "whirlpool", "indesit",
-    "aeg", "zanussi", "hoover", "delonghi", "de'longhi", "nespresso", "jbl", "bose", "sonos", "google", "amazon",
-    "microsoft", "asus", "acer", "huawei", "xiaomi", "oneplus", "nokia", "motorola", "canon", "nikon", "garmin",
-    "fitbit", "logitech", "epson", "brother", "hisense", "tcl", "toshiba", "neff", "siemens", "haier", "russell",
-    "hobbs", "morphy", "richards", "kitchenaid", "swan", "remington", "braun", "oral-b", "nintendo", "playstation",
-}
 _NOT_BRAND = {"my", "the", "a", "an", "new", "our", "this", "that", "your", "his", "her", "i", "brand", "and", "it", "bought"}
 _FILLER = {
     "hi", "hello", "hey", "hiya", "good", "morning", "afternoon", "evening", "there", "my", "the", "a", "an",
@@ -39,11 +19,12 @@ _FILLER = {
 }
 
 
-def parse_product(text: str) -> Optional[str]:
+def parse_product(text: str, spec: Optional[FactSpec] = None) -> Optional[str]:
     """A product named in free text ('my Bosch washing machine' -> 'Bosch washing machine')."""
     if not text:
         return None
-    match = _PRODUCT.search(text)
+    spec = current_spec(spec)
+    match = spec.product_pattern.search(text)
     if not match:
         return None
     # A brand is written with a capital ("my Bosch washing machine") or is a known one ("dyson"):
@@ -51,7 +32,7 @@ def parse_product(text: str) -> Optional[str]:
     before = match.group(1).split()
     brand_words = []
     for word in reversed(before):
-        if word.lower() in _NOT_BRAND or not (word[:1].isupper() or word.lower() in _BRANDS):
+        if word.lower() in _NOT_BRAND or not (word[:1].isupper() or word.lower() in spec.brands):
             break
         brand_words.insert(0, word)
     return " ".join(brand_words + [match.group(2).lower()]).strip()
@@ -65,10 +46,11 @@ def clean_free_text(text: str, limit: int = 80) -> Optional[str]:
     return words[:limit]
 
 
-def describes_problem(text: str) -> bool:
+def describes_problem(text: str, spec: Optional[FactSpec] = None) -> bool:
     """Whether a message says something beyond facts and greetings ('ORD-4400918, bought
     3 March 2023' does not; 'ORD-4400918 arrived broken' does)."""
-    scrubbed = _PRODUCT.sub(" ", _TICKET_LIKE.sub(" ", text or ""))
+    spec = current_spec(spec)
+    scrubbed = spec.product_pattern.sub(" ", ticket_pattern(spec.ticket_ids).sub(" ", text or ""))
     scrubbed = re.sub(r"[£$€]?\d[\d,./\-]*", " ", scrubbed)
     words = [w for w in re.findall(r"[a-z']+", scrubbed.lower()) if w not in _FILLER and not _MONTH.fullmatch(w)]
     return len(words) >= 1

@@ -5,11 +5,119 @@ from datetime import datetime, timezone
 from typing import Any, Dict, Optional
 
 from bot import clock
+from bot.settings import DEFAULT_REDIS_KEY_PREFIX
 
-STATUSES = ("open", "handed_off", "resolved", "closed")
-CALLBACK_STATUSES = ("not_offered", "offered", "opted_in", "opted_out", "cancelled")
-# Outcomes a specialist records on an opted-in callback (kept apart from the fixed status enum).
-CALLBACK_OUTCOMES = ("done", "no_answer", "cancelled")
+
+class Status:
+    """A ticket's status (the fixed enum of the contract)."""
+    OPEN = "open"
+    HANDED_OFF = "handed_off"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+STATUSES = (Status.OPEN, Status.HANDED_OFF, Status.RESOLVED, Status.CLOSED)
+
+
+class CallbackState:
+    """ticket["callback"]["status"]: where the second-explanation callback stands."""
+    NOT_OFFERED = "not_offered"
+    OFFERED = "offered"
+    OPTED_IN = "opted_in"
+    OPTED_OUT = "opted_out"
+    CANCELLED = "cancelled"
+
+
+CALLBACK_STATES = (CallbackState.NOT_OFFERED, CallbackState.OFFERED, CallbackState.OPTED_IN,
+                   CallbackState.OPTED_OUT, CallbackState.CANCELLED)
+
+
+class HistoryAction:
+    """ticket["history"][i]["action"]: what happened to a ticket, in order."""
+    # written by the action server (the customer, or the assistant itself)
+    HANDED_OFF = "handed_off"
+    ADDED_COMPLAINT = "added_complaint"
+    CALLBACK_CANCELLED = "callback_cancelled"
+    CONTACT_GIVEN = "contact_given"
+    OWNERSHIP_CONFIRMED = "ownership_confirmed"
+    REJECTED_EXPLANATION = "rejected_explanation"
+    CATEGORY_CHOSEN = "category_chosen"        # the customer picked it when the assistant asked
+    CATEGORY_CORRECTED = "category_corrected"  # the customer changed the one understood
+    # by an agent (the agent service)
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    HANDED_BACK = "handed_back"
+    NOTE = "note"
+    CALLBACK_CALL_STARTED = "callback_call_started"
+
+    @staticmethod
+    def callback_outcome(outcome: str) -> str:
+        """A specialist's recorded outcome (one of CALLBACK_OUTCOMES): "callback_no_answer"."""
+        if outcome not in CALLBACK_OUTCOMES:
+            raise ValueError(f"unknown callback outcome {outcome!r} (the contract's: {list(CALLBACK_OUTCOMES)})")
+        return f"callback_{outcome}"
+
+
+class Actor:
+    """ticket["history"][i]["by"] when it isn't an agent (then it is the agent's name)."""
+    CUSTOMER = "customer"
+    ASSISTANT = "assistant"
+
+
+# The key facts of the contract, in the order they are asked and read back.
+FACT_NAMES = ("order_id", "purchase_date", "amount", "product")
+
+
+class Emotion:
+    """ticket["emotion"]["label"]: the strongest the customer showed (docs/design.md#precise-facts)."""
+    CALM = "calm"
+    FRUSTRATED = "frustrated"
+    ANGRY = "angry"
+    DISTRESSED = "distressed"
+
+
+EMOTIONS = (Emotion.CALM, Emotion.FRUSTRATED, Emotion.ANGRY, Emotion.DISTRESSED)  # mildest first
+
+
+class RiskFlag:
+    """ticket["risk_flags"]: what raises the priority, or hands off at once (docs/design.md#tracking)."""
+    REGULATOR = "regulator"
+    MEDIA = "media"
+    LEGAL = "legal"
+    ABUSIVE_LANGUAGE = "abusive_language"
+    REPEAT_COMPLAINT = "repeat_complaint"
+
+
+RISK_FLAGS = (RiskFlag.REGULATOR, RiskFlag.MEDIA, RiskFlag.LEGAL, RiskFlag.ABUSIVE_LANGUAGE, RiskFlag.REPEAT_COMPLAINT)
+# ticket["style_hint"]: how the customer writes, for the agent (docs/design.md#precise-facts).
+# The catalog's cue lists and weights name emotions, risk flags and styles: they are checked
+# against these (bot/catalog_validation.py), so a misspelt one can't switch a rule off.
+STYLES = ("analytical", "assertive", "expressive", "reserved")
+# Where both backends keep their keys in Redis (tickets, rate limits, hub channels);
+# REDIS_KEY_PREFIX overrides it (bot/settings.py).
+DEFAULT_KEY_PREFIX = DEFAULT_REDIS_KEY_PREFIX
+
+
+class CallbackOutcome:
+    """What a specialist records on an opted-in callback (kept apart from the fixed status enum)."""
+    DONE = "done"
+    NO_ANSWER = "no_answer"
+    CANCELLED = "cancelled"
+
+
+CALLBACK_OUTCOMES = (CallbackOutcome.DONE, CallbackOutcome.NO_ANSWER, CallbackOutcome.CANCELLED)
+# Outcomes that end a callback (a no_answer is tried again while attempts remain).
+FINAL_CALLBACK_OUTCOMES = (CallbackOutcome.DONE, CallbackOutcome.CANCELLED)
+
+
+class Channel:
+    """ticket["channel"]: where the customer reached us."""
+    WEB = "web"
+    VOICE = "voice"
+    REST = "rest"
+
+
+CHANNELS = (Channel.WEB, Channel.VOICE, Channel.REST)
 # A key fact the customer said they don't have ("I bought it in store, no order number"):
 # the slot holds this so the question isn't asked again; the ticket keeps null and lists
 # the fact under facts_unavailable.
@@ -32,18 +140,18 @@ def new_ticket(ticket_id: str, conversation_id: str, channel: str, now: Optional
         "channel": channel,
         "created_at": stamp,
         "updated_at": stamp,
-        "status": "open",
+        "status": Status.OPEN,
         "category": None,
         "sub_reason": None,
         "customer_demand": None,
-        "facts": {"order_id": None, "purchase_date": None, "amount": None, "product": None},
+        "facts": dict.fromkeys(FACT_NAMES),
         "facts_confirmed": False,
         "disclosures": [],
         "remedy": {"offered": [], "chosen": None},
-        "emotion": {"label": "calm", "score": 0.0},
+        "emotion": {"label": Emotion.CALM, "score": 0.0},
         "risk_flags": [],
         "style_hint": None,
-        "callback": {"status": "not_offered", "window": None, "decided_at": None},
+        "callback": {"status": CallbackState.NOT_OFFERED, "window": None, "decided_at": None},
         "priority": {"score": 0, "level": "P4", "reasons": []},
         "exemption_evidence": False,
         "transcript": [],
@@ -52,6 +160,26 @@ def new_ticket(ticket_id: str, conversation_id: str, channel: str, now: Optional
         "assignee": None,
         "history": [],
     }
+
+
+def record(ticket: Dict[str, Any], by: str, action: str, note: Optional[str] = None,
+           at: Optional[datetime] = None) -> Dict[str, Any]:
+    """Append one step to the ticket's history (who, what, when) and return the entry."""
+    entry = {"at": iso(at), "by": by, "action": action, "note": note}
+    ticket.setdefault("history", []).append(entry)
+    return entry
+
+
+def check(ticket: Dict[str, Any]) -> None:
+    """ValueError unless the ticket's status and callback status are the contract's: a
+    misspelt one would drop the ticket from the agents' queue or the specialists' list."""
+    status = ticket.get("status")
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"ticket {ticket.get('ticket_id')}: unknown status {status!r} (the contract's: {list(STATUSES)})")
+    callback = (ticket.get("callback") or {}).get("status")
+    if callback is not None and callback not in CALLBACK_STATES:
+        raise ValueError(f"ticket {ticket.get('ticket_id')}: unknown callback status {callback!r} "
+                         f"(the contract's: {list(CALLBACK_STATES)})")
 
 
 def issue_key(ticket: Dict[str, Any]) -> str:

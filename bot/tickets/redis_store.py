@@ -1,6 +1,6 @@
 """Redis ticket store: JSON documents plus sorted-set indexes.
 
-Keys (all under the configurable key prefix, default "complaints:"):
+Keys (all under the configurable key prefix, default bot.tickets.model.DEFAULT_KEY_PREFIX):
   ticket:{id}          JSON document
   all                  zset id -> created_at            (find without filters)
   conv:{conversation}  zset id -> created_at
@@ -28,7 +28,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
-from bot.tickets.model import iso, utcnow
+from bot.tickets.ids import TicketIdFormat
+from bot.tickets.model import DEFAULT_KEY_PREFIX, CallbackState, Status, check, iso, utcnow
 from bot.tickets.store import (
     SearchCollector, TicketSearch, TicketStore, callback_sort_key, day_of, handoff_sort_key, index_fields, to_ts,
 )
@@ -38,8 +39,9 @@ NO_WINDOW_SCORE = math.inf
 
 
 class RedisTicketStore(TicketStore):
-    def __init__(self, url: str, prefix: str = "C-", key_prefix: str = "complaints:") -> None:
-        super().__init__(prefix)
+    def __init__(self, url: str, *, id_format: Optional[TicketIdFormat] = None, prefix: Optional[str] = None,
+                 key_prefix: str = DEFAULT_KEY_PREFIX) -> None:
+        super().__init__(id_format, prefix)
         self.url = url
         self.key_prefix = key_prefix
         self._redis = None
@@ -69,12 +71,12 @@ class RedisTicketStore(TicketStore):
             keys[self._k("conv", str(f["conversation_id"]))] = created
         if f["status"] is not None:
             keys[self._k("status", str(f["status"]))] = created
-        if f["status"] == "handed_off":
+        if f["status"] == Status.HANDED_OFF:
             keys[self._k("handoffs")] = f["priority_score"]
         if f["callback_pending"]:
             start = f["callback_window_start"]
             keys[self._k("callbacks")] = NO_WINDOW_SCORE if start is None else start
-        if f["callback_status"] == "opted_in" and f["callback_decided_at"] is not None:
+        if f["callback_status"] == CallbackState.OPTED_IN and f["callback_decided_at"] is not None:
             keys[self._k("issue", f["issue_key"])] = f["callback_decided_at"]
         return keys
 
@@ -93,6 +95,7 @@ class RedisTicketStore(TicketStore):
         ticket_id = ticket.get("ticket_id")
         if not isinstance(ticket_id, str) or not ticket_id:
             raise ValueError("ticket needs a ticket_id")
+        check(ticket)
         doc_key = self._k("ticket", ticket_id)
         while True:
             async with self._client().pipeline(transaction=True) as pipe:

@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 from bot.sqlite_worker import SQLiteWorker
-from bot.tickets.model import iso, utcnow
+from bot.tickets.ids import TicketIdFormat
+from bot.tickets.model import CallbackState, Status, check, iso, utcnow
 from bot.tickets.store import SearchCollector, TicketSearch, TicketStore, day_of, index_fields, to_ts
 
 T = TypeVar("T")
@@ -68,8 +69,8 @@ def _setup(conn: sqlite3.Connection) -> None:
 
 
 class SQLiteTicketStore(TicketStore):
-    def __init__(self, path: str, prefix: str = "C-") -> None:
-        super().__init__(prefix)
+    def __init__(self, path: str, *, id_format: Optional[TicketIdFormat] = None, prefix: Optional[str] = None) -> None:
+        super().__init__(id_format, prefix)
         self.path = path
         self._worker = SQLiteWorker(path, _setup, "tickets-sqlite")
 
@@ -103,6 +104,7 @@ class SQLiteTicketStore(TicketStore):
     async def save(self, ticket: Dict[str, Any]) -> Dict[str, Any]:
         if not isinstance(ticket.get("ticket_id"), str) or not ticket["ticket_id"]:
             raise ValueError("ticket needs a ticket_id")
+        check(ticket)
         ticket["updated_at"] = iso(utcnow())
         fields = index_fields(ticket)
         params = [fields[c] for c in COLUMNS]
@@ -173,10 +175,10 @@ class SQLiteTicketStore(TicketStore):
 
     async def handoffs(self) -> List[Dict[str, Any]]:
         sql = (
-            "SELECT doc FROM tickets WHERE status = 'handed_off' "
+            "SELECT doc FROM tickets WHERE status = ? "
             "ORDER BY priority_score DESC, created_at ASC, ticket_id ASC"
         )
-        return self._docs(await self._run(lambda conn: conn.execute(sql).fetchall()))
+        return self._docs(await self._run(lambda conn: conn.execute(sql, (Status.HANDED_OFF,)).fetchall()))
 
     async def callbacks(self) -> List[Dict[str, Any]]:
         sql = (
@@ -188,9 +190,9 @@ class SQLiteTicketStore(TicketStore):
     async def count_callbacks(self, issue_key: str, since: datetime) -> int:
         sql = (
             "SELECT COUNT(*) FROM tickets WHERE issue_key = ? "
-            "AND callback_status = 'opted_in' AND callback_decided_at >= ?"
+            "AND callback_status = ? AND callback_decided_at >= ?"
         )
-        args = (issue_key, to_ts(since))
+        args = (issue_key, CallbackState.OPTED_IN, to_ts(since))
         return int((await self._run(lambda conn: conn.execute(sql, args).fetchone()))[0])
 
     async def close(self) -> None:

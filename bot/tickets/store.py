@@ -8,29 +8,36 @@ from __future__ import annotations
 
 import abc
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Optional
 
-from bot.tickets.model import issue_key
+from bot.tickets.ids import TicketIdFormat, utc_day
+from bot.tickets.model import FINAL_CALLBACK_OUTCOMES, CallbackState, issue_key
 
 # Outcomes after which a callback no longer belongs on the specialists' list.
-FINAL_CALLBACK_OUTCOMES = ("done", "cancelled")
 
 
 class TicketStore(abc.ABC):
-    """Async ticket storage. Documents go in and come out as plain JSON-able dicts."""
+    """Async ticket storage. Documents go in and come out as plain JSON-able dicts.
 
-    def __init__(self, prefix: str = "C-") -> None:
-        self.prefix = prefix
+    `id_format`: how new references are built; pass the catalog's
+    (`TicketIdFormat.from_catalog(catalog)`), the contract's default is "C-" and 4 digits.
+    `prefix` is a shorthand that changes only the format's prefix."""
+
+    def __init__(self, id_format: Optional[TicketIdFormat] = None, prefix: Optional[str] = None) -> None:
+        id_format = id_format or TicketIdFormat()
+        self.id_format = replace(id_format, prefix=prefix) if prefix else id_format
 
     @abc.abstractmethod
     async def next_ticket_id(self, now: datetime) -> str:
-        """'C-YYYYMMDD-NNNN': per-UTC-day counter from 0001, unique across processes."""
+        """prefix + YYYYMMDD + "-" + the per-UTC-day counter from 1 (zero-padded to the
+        format's width), unique across processes."""
 
     @abc.abstractmethod
     async def save(self, ticket: Dict[str, Any]) -> Dict[str, Any]:
-        """Upsert the whole document by ticket_id; sets updated_at to now and returns it."""
+        """Upsert the whole document by ticket_id; sets updated_at to now and returns it.
+        ValueError for a status or callback status outside the contract (model.check)."""
 
     @abc.abstractmethod
     async def get(self, ticket_id: str) -> Optional[Dict[str, Any]]:
@@ -65,14 +72,11 @@ class TicketStore(abc.ABC):
         ...
 
     def format_id(self, now: datetime, number: int) -> str:
-        return f"{self.prefix}{day_of(now)}-{number:04d}"
+        return self.id_format.make(now, number)
 
 
-def day_of(now: datetime) -> str:
-    # Naive datetimes are taken as UTC so a server in another zone can't shift the day.
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
-    return now.astimezone(timezone.utc).strftime("%Y%m%d")
+# The day a ticket counter counts (bot/tickets/ids.py: the same day as in the reference).
+day_of = utc_day
 
 
 def to_ts(value: Any) -> Optional[float]:
@@ -119,7 +123,7 @@ def index_fields(ticket: Dict[str, Any]) -> Dict[str, Any]:
         "callback_status": callback_status,
         "callback_outcome": outcome,
         # `closed`: a specialist gave up after the last unanswered attempt (outcome no_answer).
-        "callback_pending": callback_status == "opted_in" and outcome not in FINAL_CALLBACK_OUTCOMES
+        "callback_pending": callback_status == CallbackState.OPTED_IN and outcome not in FINAL_CALLBACK_OUTCOMES
         and not callback.get("closed"),
         "callback_window_start": to_ts(window.get("start") if isinstance(window, dict) else None),
         "callback_decided_at": to_ts(callback.get("decided_at")),

@@ -5,6 +5,6 @@
 - load: open loop (Poisson turn arrivals at a fixed offered rate) and closed loop
   (N conversations back to back, no think time);
 - stats: percentiles and summaries of turn latencies;
-- stacks: our product (tests.live.LiveStack), a redis-server, the stock `rasa init` assistant;
+- stacks: our product (tests.support.live.LiveStack), a redis-server, the stock `rasa init` assistant;
 - procs: resident memory of a process tree.
 """

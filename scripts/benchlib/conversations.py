@@ -219,7 +219,7 @@ class WebConversation(Conversation):
 
 
 class IVRConversation(Conversation):
-    """A phone call as Twilio makes it (see tests/test_twilio_ivr.py)."""
+    """A phone call as Twilio makes it (see tests/live/test_twilio_ivr.py)."""
 
     channel = "ivr"
 

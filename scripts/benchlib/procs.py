@@ -52,9 +52,9 @@ def role(argv: List[str], depth: int) -> str:
     text = " ".join(argv)
     if "rasa" in text and " run actions" in text:
         return "action server"
-    if "bot.agent_api" in text:
+    if "bot.service" in text:
         return "agent API"
-    if "bot.launcher" in text:
+    if "bot.runtime.launcher" in text:
         return "launcher"
     if "multiprocessing" in text and "resource_tracker" in text:
         return "multiprocessing helper"

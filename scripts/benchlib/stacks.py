@@ -1,6 +1,6 @@
-"""The systems under test: our product (as `make run` starts it, via tests.live.LiveStack)
+"""The systems under test: our product (as `make run` starts it, via tests.support.live.LiveStack)
 and the stock `rasa init` assistant (trained once and cached). The lever runs' redis-server
-is tests.redis_server.RedisServer."""
+is tests.support.redis_server.RedisServer."""
 from __future__ import annotations
 
 import json
@@ -15,15 +15,15 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, Optional
 
-from tests.live import stop_process_group
-from tests.redis_server import free_port
+from tests.support.live import stop_process_group
+from tests.support.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 RASA = str(VENV_BIN / "rasa")
 
 # Settings a developer's shell might carry must not change what the benchmarked stack does
-# (the same neutral values tests/test_twilio_ivr.py uses).
+# (the same neutral values tests/live/test_twilio_ivr.py uses).
 NEUTRAL_IVR_ENV = {"TWILIO_HANDOFF_DIAL": "", "TWILIO_WORKFLOW_SID": "", "TWILIO_HANDOFF_QUEUE": "complaints",
                    "TWILIO_LANGUAGE": "en-GB", "TWILIO_VOICE": "", "TWILIO_SPEECH_HINTS": ""}
 IVR_TOKEN = "bench-twilio-token"
@@ -39,12 +39,12 @@ def rasa_version() -> str:
 
 # ---- our product -------------------------------------------------------------------
 class OurStack:
-    """The product started by bot.launcher on free ports in its own directory, with the IVR
+    """The product started by bot.runtime.launcher on free ports in its own directory, with the IVR
     configured (auth token, PUBLIC_URL) and always-open business hours so that the
     conversation scripts take the same path at any hour."""
 
     def __init__(self, var_dir: Path, extra_env: Optional[Dict[str, str]] = None) -> None:
-        from tests.live import ALWAYS_OPEN, LiveStack, catalog_with_hours
+        from tests.support.live import ALWAYS_OPEN, LiveStack, catalog_with_hours
 
         var_dir.mkdir(parents=True, exist_ok=True)
         env = {**QUIET_ENV, **NEUTRAL_IVR_ENV, "TWILIO_AUTH_TOKEN": IVR_TOKEN, "PUBLIC_URL": PUBLIC_URL,

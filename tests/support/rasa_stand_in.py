@@ -1,13 +1,13 @@
 """The one stand-in for Rasa's HTTP API, for the in-process tests of the agent service and
 the web chat gateway.
 
-Why a stand-in at all, when tests/live.py runs the real Rasa: these tests are about what the
+Why a stand-in at all, when tests/support/live.py runs the real Rasa: these tests are about what the
 agent service and the gateway do with Rasa's answers, including answers a running Rasa can't
 be made to give on cue (a refused event post, a 429 on a turn, a turn held open until the
 test lets it go, a conversation in a given state without playing the dialogue there). What
 only the real Rasa can show (a resume really hands the conversation back, the assistant
-answers again) is tested against it: tests/test_conversation_paths_live.py and
-tests/test_conversations.py.
+answers again) is tested against it: tests/live/test_conversation_paths_live.py and
+tests/live/test_conversations.py.
 
 Like Rasa it records what is posted to /conversations/{id}/tracker/events into the tracker:
 a bot event is in the history a reload shows, `resume` / `pause` change `paused`.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bot.console.keys import THROTTLE_KEY
+from bot.service.typedefs import THROTTLE_KEY
 
 
 class Clock:

@@ -1,0 +1,79 @@
+"""What the assistant says to a message it can't understand: a polite, specific reply
+(empty, emoji, another language, too long, gibberish, unclear), and after a few in a row a
+hand-off, so the customer is never stuck (docs/design.md#handoff)."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import context
+from actions.handoff import hand_off
+
+
+def bad_input_kind(text: str) -> str:
+    """Why a message could not be understood, so the reply can say something useful."""
+    stripped = (text or "").strip()
+    if not stripped:
+        return "empty"
+    if len(stripped) > 4000:
+        return "too_long"
+    letters = [c for c in stripped if c.isalpha()]
+    if not letters:
+        symbols = [c for c in stripped if not c.isspace()]
+        if symbols and all(unicodedata.category(c) in ("So", "Sk", "Mn", "Cf") or ord(c) > 0x2000 for c in symbols):
+            return "emoji"
+        return "gibberish"
+    latin = sum(1 for c in letters if "LATIN" in unicodedata.name(c, ""))
+    if latin / len(letters) < 0.5:
+        return "language"
+    words = re.findall(r"[a-zA-Z]+", stripped)
+    vowelless = [w for w in words if len(w) > 3 and not re.search(r"[aeiouy]", w, re.IGNORECASE)]
+    if words and len(vowelless) / len(words) > 0.5:
+        return "gibberish"
+    return "unclear"
+
+
+class ActionHandleFallback(Action):
+    """Polite, specific replies to what the assistant can't understand; after a few in a
+    row it stops guessing and hands off (the customer should never be stuck)."""
+
+    def name(self) -> Text:
+        return "action_handle_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        cat = context.catalog()
+        count = consecutive_fallbacks(tracker.events) + 1
+        limit = cat.data.get("handoff", {}).get("max_consecutive_fallbacks", 3)
+        if count > limit:
+            dispatcher.utter_message(response="utter_fallback_handing_off")
+            return await hand_off(dispatcher, tracker, f"assistant could not understand {count} messages in a row")
+        kind = bad_input_kind(tracker.latest_message.get("text") or "")
+        dispatcher.utter_message(response=f"utter_fallback_{kind}")
+        if tracker.latest_message.get("intent", {}).get("name") != "nlu_fallback":
+            # Predicted by the dialogue fallback (an intent no rule expects here): forget
+            # the turn for prediction, or the same fallback would be predicted again.
+            return [UserUtteranceReverted()]
+        return []
+
+
+def consecutive_fallbacks(events: List[Dict[str, Any]]) -> int:
+    """How many customer messages in a row, before the current one, were not understood."""
+    count, current_user_seen = 0, False
+    answered_by: List[str] = []
+    for event in reversed(events):
+        if event.get("event") == "action" and event.get("name") not in ("action_listen", None):
+            answered_by.append(event["name"])
+        elif event.get("event") == "user":
+            if not current_user_seen:
+                current_user_seen = True
+            elif answered_by and answered_by[-1] == "action_handle_fallback":
+                count += 1
+            else:
+                break
+            answered_by = []
+    return count

@@ -1,0 +1,1 @@
+"""Tracker and lock stores for endpoints.yml (SQLite) and endpoints.redis.yml (Redis)."""

@@ -1,0 +1,344 @@
+"""The conversation off the happy path, action by action against a real ticket store:
+asking when the category isn't sure, correcting it, a new complaint mid-flow, the
+second-explanation offer only after a refusal, confirming the remedy, what happens next,
+continued disagreement, and a second complaint about the same order."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Dict
+from zoneinfo import ZoneInfo
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import context, ticketing
+
+from actions.closure import ActionExplainNextSteps, ActionHandleDisagreement, ActionRecordCallbackChoice, ActionSubmitComplaint
+from actions.complaint import ActionStartComplaint, ValidateComplaintForm, callback_eligible
+from actions.handoff import ActionFinishHandOff, ActionHandOff, ValidateContactForm
+from actions.form_state import policy_variant
+from actions.questions import ActionAskCategoryChoice, ActionAskFactsConfirmed, ActionAskFactToCorrect
+from actions.retried_turn import FAULT_MARKER
+from bot import clock
+from bot.rasa_ext.channels import rest
+from bot.rasa_ext.channels.rest import TECHNICAL_PROBLEM
+from bot.tickets.model import new_ticket
+from tests.support.trackers import dispatcher, domain, fixed_clock, make_tracker, responses, slot_events, store  # noqa: F401 (fixtures)
+
+
+def unsure(first: str, second: str, third: str = "other") -> Dict[str, Any]:
+    """Parse data where the category classifier can't tell the first two apart."""
+    return {"complaint_category": {"name": first, "confidence": 0.41, "ranking": [
+        {"name": first, "confidence": 0.41}, {"name": second, "confidence": 0.37}, {"name": third, "confidence": 0.1}]}}
+
+
+def sure(code: str) -> Dict[str, Any]:
+    return {"complaint_category": {"name": code, "confidence": 0.93, "ranking": [
+        {"name": code, "confidence": 0.93}, {"name": "other", "confidence": 0.04}]}}
+
+
+async def test_an_unsure_category_is_asked_and_no_policy_is_stated(store, dispatcher, domain):
+    text = "you took £49.99 for something i never got"
+    events = await ActionStartComplaint().run(dispatcher, make_tracker(text, "complain_billing", parse=unsure("billing", "delivery")), domain)
+    slots = slot_events(events)
+    assert slots["category"] is None and slots["category_options"] == ["billing", "delivery", "other"]
+    assert slots["amount"] == 49.99  # the facts are kept meanwhile
+    assert not any((r or "").startswith("utter_expectation") for r in responses(dispatcher))
+    required = await ValidateComplaintForm().required_slots([], dispatcher, make_tracker("", None, slots), domain)
+    assert required == ["category_choice"]
+
+
+async def test_the_clarification_offers_the_likeliest_in_plain_words(store, dispatcher, domain):
+    tracker = make_tracker("", None, {"category_options": ["billing", "delivery"]})
+    await ActionAskCategoryChoice().run(dispatcher, tracker, domain)
+    buttons = dispatcher.messages[0]["buttons"]
+    assert [b["payload"] for b in buttons] == ['/inform{"category": "billing"}', '/inform{"category": "delivery"}', '/inform{"category": "other"}']
+    assert buttons[0]["title"] == "A charge or a payment on my card or account"
+    assert buttons[-1]["title"] == "Something else"
+
+
+async def test_a_chosen_category_sets_the_policy_and_is_recorded(store, dispatcher, domain):
+    start = slot_events(await ActionStartComplaint().run(dispatcher, make_tracker("you charged me twice, two payments for one order", "complain_billing", parse=unsure("billing", "price")), domain))
+    tracker = make_tracker('/inform{"category": "billing"}', "inform", start, requested_slot="category_choice",
+                           entities=[{"entity": "category", "value": "billing"}])
+    result = await ValidateComplaintForm().validate_category_choice(None, dispatcher, tracker, domain)
+    assert result["category"] == "billing" and result["sub_reason"] == "double_charge"
+    ticket = await store.get(start["ticket_id"])
+    assert ticket["category"] == "billing"
+    assert ticket["history"][-1]["action"] == "category_chosen"
+
+
+async def test_a_typed_choice_in_the_customers_words(store, dispatcher, domain):
+    slots = {"category_options": ["billing", "delivery"], "customer_demand": "where is my money"}
+    tracker = make_tracker("the charge on my card", "inform", slots, requested_slot="category_choice")
+    result = await ValidateComplaintForm().validate_category_choice(None, dispatcher, tracker, domain)
+    assert result["category"] == "billing"
+
+
+async def test_a_category_correction_at_the_read_back(store, dispatcher, domain):
+    slots = {"category": "delivery", "sub_reason": "late", "order_id": "ORD-4400918", "customer_demand": "where is my parcel"}
+    tracker = make_tracker("No, it's about the charge", "deny", slots, requested_slot="facts_confirmed", parse=sure("billing"))
+    result = await ValidateComplaintForm().validate_facts_confirmed(None, dispatcher, tracker, domain)
+    assert result["category"] == "billing" and result["facts_confirmed"] is None
+    assert result.get("order_id") in (None, "ORD-4400918") and "order_id" not in {k for k, v in result.items() if v is None and k == "order_id"}
+
+
+async def test_the_read_back_names_the_category(store, dispatcher, domain):
+    tracker = make_tracker("", None, {"category": "delivery", "order_id": "ORD-4400918"})
+    await ActionAskFactsConfirmed().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["facts"].startswith("about: a late, missing or damaged delivery; order ORD-4400918")
+
+
+async def test_which_detail_offers_a_button_per_fact_given(store, dispatcher, domain):
+    tracker = make_tracker("", None, {"category": "delivery", "order_id": "ORD-4400918", "amount": 20.0})
+    await ActionAskFactToCorrect().run(dispatcher, tracker, domain)
+    payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+    assert payloads == ['/inform{"fact": "order_id"}', '/inform{"fact": "amount"}', '/inform{"fact": "category"}']
+
+
+async def test_a_new_complaint_mid_flow_reclassifies(store, dispatcher, domain):
+    slots = {"category": "refund_return", "sub_reason": "refund_delay", "facts_confirmed": True, "order_id": "ORD-4400918",
+             "customer_demand": "my refund is late"}
+    text = "actually thats not it, the invoice has the wrong company name"
+    tracker = make_tracker(text, "complain_invoice", slots, requested_slot="explanation_response", parse=sure("invoice"))
+    result = await ValidateComplaintForm().validate_explanation_response(None, dispatcher, tracker, domain)
+    assert result["category"] == "invoice" and result["sub_reason"] == "wrong_details"
+    assert result["explanation_response"] is None and result["facts_confirmed"] is None  # the new policy will be said
+
+
+async def test_the_second_explanation_follows_only_a_refusal(store, dispatcher, domain):
+    """Same angry customer, same eligible category: within 30 days nothing is refused (we
+    replace or refund), so no callback "to explain the decision" is offered; inside the
+    warranty a free replacement is refused, and the customer qualifies."""
+    today = context.today(context.catalog())
+    angry = {"category": "product_quality", "sub_reason": "faulty", "customer_demand": "this is disgusting, I'm furious",
+             "facts_confirmed": True, "order_id": "ORD-4400918", "product": "kettle", "explanation_response": "rejected"}
+    recent = make_tracker("", None, {**angry, "purchase_date": (today - timedelta(days=10)).isoformat()})
+    older = make_tracker("", None, {**angry, "purchase_date": (today - timedelta(days=200)).isoformat()})
+    assert not policy_variant(recent).get("cannot") and await callback_eligible(recent) is False
+    assert policy_variant(older).get("cannot") and await callback_eligible(older) is True
+
+
+async def test_the_chosen_remedy_is_confirmed_with_what_happens_next(store, dispatcher, domain):
+    ticket = new_ticket("C-20261201-0001", "conv-1", "web")
+    ticket["remedy"] = {"offered": ["refund_delivery_fee", "voucher_10"], "chosen": "voucher_10"}
+    ticket["category"] = "delivery"
+    await store.save(ticket)
+    tracker = make_tracker("", None, {"ticket_id": ticket["ticket_id"], "category": "delivery", "sub_reason": "late",
+                                      "remedy_choice": "voucher_10", "facts_confirmed": True, "order_id": "ORD-4400918"})
+    await ActionSubmitComplaint().run(dispatcher, tracker, domain)
+    confirmed = next(m for m in dispatcher.messages if m.get("response") == "utter_remedy_confirmed")
+    assert confirmed["remedy"] == "a ten pound voucher" and "within 1 business day" in confirmed["next_step"]
+
+
+async def test_what_happens_now_is_answered_from_the_ticket(store, dispatcher, domain):
+    ticket = new_ticket("C-20261201-0002", "conv-1", "web")
+    ticket.update(category="delivery", status="open")
+    ticket["remedy"]["chosen"] = "refund_delivery_fee"
+    ticket["disclosures"] = [{"policy_id": "DEL-LATE.will", "text": "We will chase the carrier today.", "at": "x"}]
+    await store.save(ticket)
+    tracker = make_tracker("how do i send it back?", "ask_next_steps", {"ticket_id": ticket["ticket_id"]})
+    await ActionExplainNextSteps().run(dispatcher, tracker, domain)
+    said = responses(dispatcher)
+    assert said[:3] == ["utter_next_steps_status", "utter_next_steps_promise", "utter_remedy_confirmed"]
+    assert "utter_how_to_return" in said and said[-1] == "utter_anything_else"
+
+
+async def test_another_conversations_ticket_is_not_explained(store, dispatcher, domain):
+    ticket = new_ticket("C-20261201-0003", "someone-else", "web")
+    await store.save(ticket)
+    tracker = make_tracker("what happens now", "ask_next_steps", {"ticket_id": ticket["ticket_id"]}, sender="conv-9")
+    await ActionExplainNextSteps().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_no_complaint_yet"]
+
+
+async def test_continued_disagreement_is_a_rejection_not_a_misunderstanding(store, dispatcher, domain):
+    ticket = new_ticket("C-20261201-0004", "conv-1", "web")
+    ticket["disclosures"] = [{"policy_id": "PQ-EXPIRED.cannot", "text": "We can't repair it free.", "at": "x"}]
+    ticket["callback"]["status"] = "opted_out"
+    await store.save(ticket)
+    tracker = make_tracker("No, that's not acceptable to me", "reject_explanation", {"ticket_id": ticket["ticket_id"]})
+    events = await ActionHandleDisagreement().run(dispatcher, tracker, domain)
+    assert events == [] and responses(dispatcher) == ["utter_decision_stands"]
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/request_human"
+    saved = await store.get(ticket["ticket_id"])
+    assert saved["exemption_evidence"] is True and saved["history"][-1]["action"] == "rejected_explanation"
+
+
+async def test_disagreement_offers_the_callback_when_the_customer_qualifies(store, dispatcher, domain):
+    today = context.today(context.catalog())
+    slots = {"category": "product_quality", "sub_reason": "faulty", "order_id": "ORD-4400918", "product": "kettle",
+             "purchase_date": (today - timedelta(days=200)).isoformat(), "facts_confirmed": True, "customer_demand": "it broke"}
+    start = make_tracker("it broke", "complain_product_quality", slots)
+    ticket = await ticketing.load_or_create(start)
+    ticket["disclosures"] = [{"policy_id": "PQ-WARRANTY.cannot", "text": "We can't replace or refund it.", "at": "x"}]
+    await store.save(ticketing.sync_ticket(ticket, start))
+    tracker = make_tracker("that's not good enough", "reject_explanation", {**slots, "ticket_id": ticket["ticket_id"]})
+    events = await ActionHandleDisagreement().run(dispatcher, tracker, domain)
+    assert slot_events(events) == {"explanation_response": "rejected"}
+    offer = dispatcher.messages[-1]
+    assert "the decision itself will not change" in offer["text"]
+    assert [b["payload"] for b in offer["buttons"]] == ["/request_callback", "/decline_callback"]
+    assert (await store.get(ticket["ticket_id"]))["callback"]["status"] == "offered"
+
+    yes = await ActionRecordCallbackChoice().run(CollectingDispatcher(), make_tracker("yes please", "affirm", {"ticket_id": ticket["ticket_id"]}), domain)
+    assert slot_events(yes)["callback_choice"] == "opted_in" and yes[-1]["event"] == "followup"
+    no_thanks = CollectingDispatcher()
+    no = await ActionRecordCallbackChoice().run(no_thanks, make_tracker("no thanks", "deny", {**slots, "ticket_id": ticket["ticket_id"]}), domain)
+    assert slot_events(no)["callback_choice"] == "opted_out" and responses(no_thanks)[0] == "utter_callback_declined"
+
+
+async def test_a_second_complaint_about_the_same_order_joins_its_ticket(store, dispatcher, domain):
+    first = slot_events(await ActionStartComplaint().run(dispatcher, make_tracker("order 4400918 is late", "complain_delivery", parse=sure("delivery")), domain))
+    again = slot_events(await ActionStartComplaint().run(dispatcher, make_tracker("and ORD-4400918 came damaged too", "complain_delivery", parse=sure("delivery")), domain))
+    assert again["ticket_id"] == first["ticket_id"]
+    assert len(await store.find(conversation_id="conv-1")) == 1
+
+
+# ---- the retry after a failed turn (bot/rasa_ext/channels/rest.py answers it with an apology) ----
+RUDE = "the delivery driver was really rude to me and threw my parcel"
+
+
+def after_failed_turn(failed_turn_slots: Dict[str, Any], kept: Any) -> list:
+    """The events of a turn that failed (its message, what its actions set, the apology and
+    the rewind) before the customer sends the message again."""
+    return [
+        {"event": "user", "text": RUDE, "parse_data": {}},
+        *({"event": "slot", "name": k, "value": v} for k, v in failed_turn_slots.items()),
+        {"event": "bot", "text": TECHNICAL_PROBLEM, "metadata": {FAULT_MARKER: True}},
+        {"event": "slot", "name": "ticket_id", "value": kept},
+    ]
+
+
+async def test_a_retry_after_a_failed_turn_continues_with_the_ticket_it_opened(store, dispatcher, domain):
+    start = ActionStartComplaint()
+    opened = slot_events(await start.run(dispatcher, make_tracker(RUDE, "complain_staff_conduct", parse=sure("staff_conduct")), domain))
+    ticket_id = opened["ticket_id"]
+    # ... then the form failed, the turn was rewound with `ticket_id` kept, and the customer retried.
+    events = after_failed_turn({"ticket_id": None, **opened}, kept=ticket_id)
+    retried = make_tracker(RUDE, "complain_staff_conduct", {"ticket_id": ticket_id}, events=events, parse=sure("staff_conduct"))
+    again = slot_events(await start.run(CollectingDispatcher(), retried, domain))
+    assert again["ticket_id"] == ticket_id
+    assert [t["ticket_id"] for t in await store.find(conversation_id="conv-1")] == [ticket_id]
+
+
+async def test_a_turn_that_failed_before_saving_a_ticket_joins_no_earlier_complaint(store, dispatcher, domain):
+    earlier = slot_events(await ActionStartComplaint().run(dispatcher, make_tracker("order 4400918 is late", "complain_delivery", parse=sure("delivery")), domain))
+    # The new complaint's turn failed before any action ran: `ticket_id` still names the earlier one.
+    events = after_failed_turn({}, kept=earlier["ticket_id"])
+    retried = make_tracker(RUDE, "complain_staff_conduct", {"ticket_id": earlier["ticket_id"]}, events=events, parse=sure("staff_conduct"))
+    new = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), retried, domain))
+    assert new["ticket_id"] != earlier["ticket_id"], "a new complaint gets its own ticket"
+    assert len(await store.find(conversation_id="conv-1")) == 2
+
+
+def test_the_action_server_knows_the_channels_fault_marker():
+    assert FAULT_MARKER == rest.FAULT_MARKER
+
+
+# ---- hand-off: the true reason, out of hours, "no thanks, I want a human" ----------------
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.fixture
+def closed():
+    clock.set_now(datetime(2026, 12, 1, 21, 30, tzinfo=LONDON))  # Tuesday evening
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+def open_now():
+    clock.set_now(datetime(2026, 12, 1, 10, 30, tzinfo=LONDON))
+    yield
+    clock.reset()
+
+
+async def test_a_hand_off_records_the_true_reason(store, dispatcher, domain, open_now):
+    events = await ActionHandOff().run(dispatcher, make_tracker("thanks! so when will i get the refund?", "thank"), domain)
+    ticket = await store.get(slot_events(events)["ticket_id"])
+    assert ticket["history"][-1]["note"] != "customer asked for a person"
+    asked = await ActionHandOff().run(dispatcher, make_tracker("get me a person", "request_human", sender="conv-2"), domain)
+    assert (await store.get(slot_events(asked)["ticket_id"]))["history"][-1]["note"] == "customer asked for a person"
+
+
+async def test_open_hours_hand_off_pauses_at_once(store, dispatcher, domain, open_now):
+    events = await ActionHandOff().run(dispatcher, make_tracker("agent please", "request_human"), domain)
+    assert responses(dispatcher) == ["utter_handoff"]
+    assert any(e.get("event") == "pause" for e in events)
+
+
+async def test_out_of_hours_web_hand_off_asks_how_to_reach_the_customer(store, dispatcher, domain, closed):
+    events = await ActionHandOff().run(dispatcher, make_tracker("agent please", "request_human"), domain)
+    assert responses(dispatcher) == []  # the contact form asks next
+    assert {"event": "followup", "name": "contact_form"} in [{k: e.get(k) for k in ("event", "name")} for e in events]
+    assert not any(e.get("event") == "pause" for e in events)
+    ticket_id = slot_events(events)["ticket_id"]
+    assert (await store.get(ticket_id))["status"] == "handed_off"  # in the queue already
+
+    tracker = make_tracker("you can reach me on 07700 900123", "inform", {"ticket_id": ticket_id}, requested_slot="contact_details")
+    result = await ValidateContactForm().validate_contact_details(None, dispatcher, tracker, domain)
+    assert result["contact_details"] == "+447700900123"
+    assert (await store.get(ticket_id))["customer"]["phone"] == "+447700900123"
+
+    done = CollectingDispatcher()
+    events = await ActionFinishHandOff().run(done, make_tracker("", None, {"ticket_id": ticket_id, "contact_details": "+447700900123"}), domain)
+    message = done.messages[0]
+    assert message["response"] == "utter_handoff_contact_noted"
+    assert message["how"] == "call you on" and message["when"] == "Wednesday 2 December 2026, from 09:00"
+    assert any(e.get("event") == "pause" for e in events)
+
+
+@pytest.mark.parametrize("text, stored", [("jo.bloggs@example.com", ("email", "jo.bloggs@example.com")), ("no thanks", None)])
+async def test_the_contact_is_optional_and_validated(store, dispatcher, domain, closed, text, stored):
+    events = await ActionHandOff().run(dispatcher, make_tracker("agent please", "request_human"), domain)
+    ticket_id = slot_events(events)["ticket_id"]
+    tracker = make_tracker(text, "deny" if text.startswith("no") else "inform", {"ticket_id": ticket_id}, requested_slot="contact_details")
+    result = await ValidateContactForm().validate_contact_details(None, dispatcher, tracker, domain)
+    customer = (await store.get(ticket_id))["customer"]
+    if stored:
+        assert customer[stored[0]] == stored[1]
+    else:
+        assert result == {"contact_details": "declined", "contact_declined": True} and not customer.get("email")
+
+
+async def test_an_invalid_contact_is_asked_again(store, dispatcher, domain, closed):
+    tracker = make_tracker("call me maybe", "inform", {}, requested_slot="contact_details")
+    result = await ValidateContactForm().validate_contact_details(None, dispatcher, tracker, domain)
+    assert result == {"contact_details": None} and responses(dispatcher) == ["utter_invalid_contact"]
+
+
+async def test_no_thanks_i_want_a_human_declines_the_callback_and_hands_off(store, dispatcher, domain, open_now):
+    tracker = make_tracker("No thanks. I want a human", "request_human", {"category": "product_quality"}, requested_slot="callback_choice")
+    events = await ActionHandOff().run(dispatcher, tracker, domain)
+    slots = slot_events(events)
+    assert slots["callback_choice"] == "opted_out"
+    ticket = await store.get(slots["ticket_id"])
+    assert ticket["callback"]["status"] == "opted_out" and ticket["status"] == "handed_off"
+
+
+async def test_a_remedy_taken_for_a_request_for_a_person_is_an_answer(store, dispatcher, domain):
+    slots = {"category": "staff_conduct", "sub_reason": "behaviour", "facts_confirmed": True, "customer_demand": "the driver was rude"}
+    tracker = make_tracker("an apology letter from the manager please", "request_human", slots, requested_slot="remedy_choice")
+    events = await ActionHandOff().run(dispatcher, tracker, domain)
+    assert slot_events(events) == {"remedy_choice": "apology_letter"}
+    assert events[-1]["event"] == "followup" and not any(e.get("event") == "pause" for e in events)
+
+
+async def test_a_real_request_for_a_person_is_never_lost_at_the_remedies(store, dispatcher, domain):
+    slots = {"category": "staff_conduct", "sub_reason": "behaviour", "facts_confirmed": True, "customer_demand": "the driver was rude"}
+    tracker = make_tracker("forget the voucher, put me through to a person", "request_human", slots, requested_slot="remedy_choice")
+    events = await ActionHandOff().run(dispatcher, tracker, domain)
+    assert any(e.get("event") == "pause" for e in events)
+
+
+async def test_a_new_complaint_while_a_fact_is_asked_reclassifies_without_taking_it_as_the_fact(store, dispatcher, domain):
+    # Rasa's from_text mapping has put the message into the asked slot before validation.
+    text = "and the parcel itself is two weeks late"
+    slots = {"category": "billing", "sub_reason": "double_charge", "order_id": "ORD-4400918", "amount": text,
+             "customer_demand": "I was charged twice for my order 4400918"}
+    tracker = make_tracker(text, "complain_delivery", slots, requested_slot="amount", parse=sure("delivery"))
+    result = await ValidateComplaintForm().validate_amount(text, dispatcher, tracker, domain)
+    assert result["category"] == "delivery" and result["amount"] is None
+    ticket = (await store.find(conversation_id="conv-1"))[0]
+    assert ticket["category"] == "delivery" and ticket["facts"]["amount"] is None

@@ -1,0 +1,133 @@
+"""Order numbers and ticket references as customers type and say them (issue 12 item 4,
+issue 10 item 10), and the business forms taken from the catalog, not from code."""
+from __future__ import annotations
+
+import copy
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from actions.parsing import AMBIGUOUS, NONE, ONE, FactSpec, extract_facts, parse_order_id, parse_ticket_ref, read_amounts, read_facts, read_order_ids
+from bot.catalog import Catalog, CatalogError, load_catalog
+
+TODAY = date(2026, 11, 22)
+RAW = yaml.safe_load((Path(__file__).resolve().parents[2] / "policy" / "catalog.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return FactSpec.from_catalog(load_catalog())
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("order #12093847", "ORD-12093847"),
+    ("my order ref 3307715 never came", "ORD-3307715"),
+    ("ORD9102837", "ORD-9102837"),
+    ("order no 6620194", "ORD-6620194"),
+    ("ord-0091827", "ORD-0091827"),  # leading zeros kept
+    ("the order number is 55120937", "ORD-55120937"),
+    # on the phone: digits read one at a time, as words, or in groups
+    ("my order number is 5 5 1 2 0 9 3", "ORD-5512093"),
+    ("order number five five one two oh nine three", "ORD-5512093"),
+    ("order number double five one two zero nine three", "ORD-5512093"),
+    ("order number 551 2093", "ORD-5512093"),
+    ("so the order number is um 5 5 1 2 0 9 3", "ORD-5512093"),
+    ("call me on 07700900123, the order is ORD-5512390", "ORD-5512390"),
+])
+def test_an_order_number_is_read(text, expected, spec):
+    reading = read_order_ids(text, spec)
+    assert (reading.status, reading.value) == (ONE, expected)
+
+
+@pytest.mark.parametrize("text", [
+    "you can call me on 07700 900123",  # phone numbers
+    "ring me on +44 7700 900123",
+    "my number is 0 7 7 0 0 9 0 0 1 2 3",
+    "my postcode is LS1 4AP",
+    "it cost £1234567",  # a price
+    "bought in 2024",  # a year
+    "the WH-1000XM5 stopped working",  # model numbers
+    "my HX-1234567 shaver",
+    "any update on C-20261119-0042?",  # a ticket reference
+    "order date 2023-03-03",  # a date
+    "order 44009 arrived broken",  # too short
+])
+def test_no_order_number_where_none_is_stated(text, spec):
+    assert read_order_ids(text, spec, answering=True).status == NONE
+
+
+def test_a_bare_number_is_an_order_number_only_as_the_answer_to_our_question(spec):
+    assert read_order_ids("5 5 1 2 0 9 3", spec).status == NONE
+    assert read_order_ids("5 5 1 2 0 9 3", spec, answering=True).value == "ORD-5512093"
+    assert read_order_ids("it's 4400918", spec, answering=True).value == "ORD-4400918"
+
+
+def test_two_different_order_numbers_are_ambiguous_with_the_candidates(spec):
+    reading = read_order_ids("it's either order 4400918 or order 5512093", spec)
+    assert reading.status == AMBIGUOUS
+    assert reading.candidates == ("ORD-4400918", "ORD-5512093")
+    assert read_order_ids("order 4400918, yes order 4400918", spec).status == ONE
+    assert parse_order_id("order 4400918 and order 5512093", spec.order_pattern, spec.order_prefix) is None
+
+
+@pytest.mark.parametrize("text", [
+    "C-20261201-0015", "c20261201 0015", "C 2026 1201 0015", "c-20261201-0015", "my reference is C2026-12-01-0015",
+    "C 2 0 2 6 1 2 0 1 0 0 1 5",  # read out digit by digit
+    "c two zero two six one two zero one zero zero one five",  # speech to text
+    "c twenty twenty six twelve oh one double oh fifteen",
+])
+def test_a_ticket_reference_is_read_however_it_is_spaced(text):
+    assert parse_ticket_ref(text) == "C-20261201-0015"
+
+
+def test_a_ticket_counter_may_have_more_than_four_digits():
+    assert parse_ticket_ref("any news on C-20261201-10015?") == "C-20261201-10015"
+
+
+@pytest.mark.parametrize("text", ["C-20261301-0015", "C-2026120-0015", "abc20261201 0015", "order 20261201 0015", "C-20261201-015"])
+def test_no_ticket_reference_where_none_is_stated(text):
+    assert parse_ticket_ref(text) is None
+
+
+def _catalog(**business):
+    raw = copy.deepcopy(RAW)
+    raw["business"].update(business)
+    return Catalog(raw)
+
+
+def test_the_reference_form_and_currency_come_from_the_catalog():
+    spec = FactSpec.from_catalog(_catalog(ticket_id_prefix="CMP-", ticket_id_counter_digits=5, currency="EUR", locale="de_DE"))
+    assert parse_ticket_ref("CMP 20261201 00015", spec) == "CMP-20261201-00015"
+    assert parse_ticket_ref("C-20261201-0015", spec) is None
+    assert parse_ticket_ref("CMP-20261201-0015", spec) is None  # fewer counter digits than the catalog's
+    # A bare amount is in the catalog's currency, with its locale's decimal comma.
+    assert read_amounts("they charged me 1.249,50", spec).value.amount == 1249.5
+    assert read_amounts("I paid 49,99 for it", spec).value.currency == "EUR"
+    assert read_amounts("I paid 49,99 for it", spec).value.amount == 49.99
+    assert read_amounts("I paid £20", spec).value.currency == "GBP"
+
+
+@pytest.mark.parametrize("business,error", [
+    ({"currency": "pounds"}, "currency"),
+    ({"locale": "english"}, "locale"),
+    ({"ticket_id_prefix": "C-1"}, "ticket_id_prefix"),
+    ({"ticket_id_counter_digits": 0}, "ticket_id_counter_digits"),
+])
+def test_the_catalog_rejects_unusable_fact_formats(business, error):
+    with pytest.raises(CatalogError, match=error):
+        _catalog(**business)
+
+
+def test_read_facts_keeps_what_extract_facts_cannot_decide():
+    catalog = load_catalog()
+    text = "order 4400918, paid 180 dollars and then £20, bought 3rd Nov, returned it on 10th Nov"
+    readings = read_facts(text, catalog, TODAY)
+    assert readings["order_id"].value == "ORD-4400918"
+    assert readings["purchase_date"].value == "2026-11-03"
+    assert readings["amount"].status == AMBIGUOUS
+    facts = extract_facts(text, catalog, TODAY)
+    assert facts == {"order_id": "ORD-4400918", "purchase_date": "2026-11-03"}  # the amount is asked, not guessed
+    assert read_facts("it was 180 dollars", catalog, TODAY)["amount"].value.currency == "USD"
+    assert read_facts("499", catalog, TODAY, answering="amount")["amount"].value.amount == 499.0
