@@ -29,6 +29,18 @@ def examples(folder: Path = NLU) -> Iterator[Tuple[str, str, str]]:
                     yield block["intent"], line[2:], path.name
 
 
+def vague_examples(folder: Path = NLU) -> Set[Tuple[str, str]]:
+    """(text, intent) of the examples in blocks marked `metadata: {vague: true}`: openings that
+    name no category (bot/rasa_ext/nlu/svm_classifier.py)."""
+    found = set()
+    for path in sorted(folder.glob("*.yml")):
+        for block in yaml.safe_load(path.read_text()).get("nlu", []):
+            if "intent" in block and (block.get("metadata") or {}).get("vague"):
+                found |= {(line.strip()[2:], block["intent"]) for line in block["examples"].splitlines()
+                          if line.strip().startswith("- ")}
+    return found
+
+
 def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w£]+", " ", text.lower()).split())
 

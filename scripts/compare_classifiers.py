@@ -137,14 +137,18 @@ class Features:
             yield CountVectorizer(analyzer="char_wb", ngram_range=self.char)
 
     def _keywords(self, texts: Sequence[str]) -> csr_matrix:
-        """One column per catalog sub-reason: does any of its keywords occur (what a Rasa
-        lookup table through RegexFeaturizer adds)."""
-        phrases = catalog_keyword_phrases()
-        subs = sorted({s for s, _ in phrases})
-        patterns = {s: re.compile("|".join(r"(?<![a-z0-9])" + re.escape(k) + r"(?![a-z0-9])"
-                                           for sub, k in phrases if sub == s)) for s in subs}
-        rows = [[1.0 if patterns[s].search(t) else 0.0 for s in subs] for t in texts]
-        return normalize(csr_matrix(np.array(rows))) if self.tfidf else csr_matrix(np.array(rows))
+        block = keyword_matrix(texts)
+        return normalize(block) if self.tfidf else block
+
+
+def keyword_matrix(texts: Sequence[str]) -> csr_matrix:
+    """One column per catalog sub-reason: does any of its keywords occur in the (lower-cased)
+    text — what a Rasa lookup table per sub-reason adds through RegexFeaturizer."""
+    phrases = catalog_keyword_phrases()
+    subs = sorted({s for s, _ in phrases if s})
+    patterns = {s: re.compile("|".join(r"(?<![a-z0-9])" + re.escape(k) + r"(?![a-z0-9])"
+                                       for sub, k in phrases if sub == s)) for s in subs}
+    return csr_matrix(np.array([[1.0 if patterns[s].search(t) else 0.0 for s in subs] for t in texts]))
 
 
 # ---- models -----------------------------------------------------------------------------
@@ -241,7 +245,7 @@ def out_of_fold_parses(texts: List[str], raw: List[str], labels: np.ndarray, fol
     """Each training example's parse data as the product would produce it (the product's own
     TfidfWeights and CalibratedSVM, temperatures fitted inside the training folds) from
     models that never saw it."""
-    from bot.nlu.svm_classifier import CalibratedSVM, TfidfWeights
+    from bot.rasa_ext.nlu.svm_classifier import CalibratedSVM, TfidfWeights
 
     parses: List[dict] = [None] * len(texts)
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=1).split(texts, labels):

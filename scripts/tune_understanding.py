@@ -1,5 +1,5 @@
 """Cross-validation of the whole understanding step (issue 12): the product's classifier
-(bot/nlu/svm_classifier.py) + the category decision (actions/understanding.py), on the
+(bot/rasa_ext/nlu/svm_classifier.py) + the category decision (actions/understanding.py), on the
 hand-written training examples, with the generated examples built INSIDE each training fold
 only (a generated copy of a test sentence never trains the model that is tested on it).
 
@@ -8,8 +8,13 @@ only (a generated copy of a test sentence never trains the model that is tested 
 Prints, for clean test folds and for "messy" copies of them (scripts/generate_noisy_nlu.py
 with another seed, the way the held-out customers write): category right at first guess,
 after <= 1 clarification, asked, the kinds of misses; requests for a person honoured; deny
-recall; complaints that mention staff/agents kept off request_human. --thresholds then picks
-the `understanding:` thresholds from the out-of-fold parses. Held-out sets are never read.
+recall; complaints that mention staff/agents kept off request_human; vague openings
+(data/nlu/vague_openings.yml) filed under a category although they name none. Levers:
+--word/--char n-gram ranges, --c-int/--c-cat, --weight/--cat-weight (balanced | none |
+per-intent), --keywords (catalog sub-reason keywords as features), --merged (one complaint
+class for the intent classifier), --spelling (symspellpy, not a project dependency: put it on
+PYTHONPATH), --no-unclear (vague openings train complain_other's category). --thresholds then
+picks the `understanding:` thresholds from the out-of-fold parses. Held-out sets are never read.
 """
 from __future__ import annotations
 
@@ -31,7 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scripts import augment_nlu, generate_noisy_nlu  # noqa: E402
-from scripts.compare_classifiers import rasa_tokens  # noqa: E402
+from bot.rasa_ext.nlu.svm_classifier import UNCLEAR, CalibratedSVM, TfidfWeights, category_labels, category_parse  # noqa: E402
+from scripts.check_nlu_duplicates import vague_examples  # noqa: E402
+from scripts.compare_classifiers import keyword_matrix, rasa_tokens, spell_normalise  # noqa: E402
 
 PREFIX = "complain_"
 MENTIONS_PEOPLE = re.compile(r"\b(staff|agent|advisor|adviser|person|someone|somebody|manager|human|driver|colleague|engineer|representative)s?\b", re.I)
@@ -39,19 +46,11 @@ MENTIONS_PEOPLE = re.compile(r"\b(staff|agent|advisor|adviser|person|someone|som
 
 def facts_variations(examples: Sequence[Tuple[str, str]], seed: int) -> List[Tuple[str, str]]:
     """scripts/augment_nlu.py's complaints-with-facts, from these examples only."""
-    rng = random.Random(seed)
     by_intent: Dict[str, List[str]] = {}
     for text, intent in examples:
-        if intent.startswith(PREFIX):
+        if intent.startswith(PREFIX) and not is_vague_label(intent):
             by_intent.setdefault(intent, []).append(text)
-    out = []
-    for intent, lines in sorted(by_intent.items()):
-        for line in rng.sample(lines, min(augment_nlu.PER_INTENT, len(lines))):
-            facts = ", ".join(augment_nlu.fact(rng) for _ in range(rng.choice([1, 2, 2, 3])))
-            body = line.rstrip(".!? ")
-            text = rng.choice([f"{body}, {facts}", f"{facts} - {body}", f"{body}. {facts}."])
-            out.append((rng.choice(augment_nlu.GREETINGS) + text, intent))
-    return out
+    return augment_nlu.with_facts(by_intent, random.Random(seed))
 
 
 def combine_category_evidence(categories: np.ndarray, intents: np.ndarray, how: str) -> np.ndarray:
@@ -71,49 +70,90 @@ def combine_category_evidence(categories: np.ndarray, intents: np.ndarray, how: 
 
 class Product:
     """The product's features and classifiers (sklearn vectorizers on Rasa's tokens, the
-    product's TfidfWeights and CalibratedSVM), and parse data as Rasa would return it."""
+    product's TfidfWeights and CalibratedSVM), and parse data as Rasa would return it.
+    Levers: n-gram ranges, the catalog's sub-reason keywords as one more feature block (a
+    lookup table per sub-reason through RegexFeaturizer), and `merged`: the intent classifier
+    sees every complaint as one class, so nine categories don't split a complaint's
+    probability against one conversation intent (the category comes from its own SVM)."""
 
-    def __init__(self, C_int: float, C_cat: float, weight, cat_weight, folds: int = 3, combine: str = "none"):
+    def __init__(self, C_int: float, C_cat: float, weight, cat_weight, folds: int = 3, combine: str = "none",
+                 word=(1, 2), char=(2, 5), keywords: bool = False, merged: bool = False, unclear: bool = True):
         self.C_int, self.C_cat, self.weight, self.cat_weight, self.folds = C_int, C_cat, weight, cat_weight, folds
-        self.combine = combine
+        self.combine, self.word, self.char, self.keywords, self.merged = combine, word, char, keywords, merged
+        self.unclear = unclear  # False: vague openings train their intent's category, as any example
+
+    def _blocks(self, tokens: List[str], fit: bool) -> List:
+        if fit:
+            self.vecs = [CountVectorizer(analyzer="word", ngram_range=self.word, token_pattern=r"(?u)\b\w+\b"),
+                         CountVectorizer(analyzer="char_wb", ngram_range=self.char)]
+        blocks = [keyword_matrix(tokens)] if self.keywords else []
+        return blocks + [v.fit_transform(tokens) if fit else v.transform(tokens) for v in self.vecs]
 
     def fit(self, tokens: List[str], labels: np.ndarray) -> "Product":
-        from bot.nlu.svm_classifier import CalibratedSVM, TfidfWeights
-
-        self.vecs = [CountVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b"),
-                     CountVectorizer(analyzer="char_wb", ngram_range=(2, 5))]
-        blocks = [v.fit_transform(tokens) for v in self.vecs]
+        blocks = self._blocks(tokens, fit=True)
         counts = hstack(blocks, format="csr")
         self.weights = TfidfWeights.fit(counts, np.cumsum([b.shape[1] for b in blocks]))
         X = self.weights.transform(counts)
-        self.intents = CalibratedSVM.fit(X, labels, self.C_int, self.weight, self.folds)
+        vague = np.array([self.unclear and is_vague_label(label) for label in labels], dtype=bool)
+        labels = np.array([label.rstrip(UNCLEAR) for label in labels])  # a vague example's intent
         mask = np.char.startswith(labels.astype(str), PREFIX)
-        self.categories = CalibratedSVM.fit(X[mask], labels[mask], self.C_cat, self.cat_weight, self.folds)
+        intent_labels = np.where(mask, PREFIX, labels) if self.merged else labels
+        if self.weight == "per-intent":  # balanced over the intents before merging
+            self.intents = CalibratedSVM.fit(X, intent_labels, self.C_int, None, self.folds, balanced_weights(labels))
+        else:
+            self.intents = CalibratedSVM.fit(X, intent_labels, self.C_int, self.weight, self.folds)
+        self.categories = CalibratedSVM.fit(X[mask], category_labels(labels[mask], vague[mask]), self.C_cat,
+                                            self.cat_weight, self.folds)
         return self
 
     def parse(self, tokens: List[str], raw: List[str]) -> List[dict]:
-        Xt = self.weights.transform(hstack([v.transform(tokens) for v in self.vecs], format="csr"))
+        Xt = self.weights.transform(hstack(self._blocks(tokens, fit=False), format="csr"))
         out = []
         PI, PC = self.intents.predict_proba(Xt), self.categories.predict_proba(Xt)
+        if self.merged:  # the complaint class's probability, spread over the categories
+            share = PI[:, list(self.intents.classes_).index(PREFIX)][:, None]
+            keep = [i for i, c in enumerate(self.intents.classes_) if c != PREFIX]
+            PI = np.hstack([PI[:, keep], share * PC])
+            # the "no category named" share belongs to the vague openings' intent
+            names = [self.intents.classes_[i] for i in keep] + [c if c != UNCLEAR else f"{PREFIX}other" for c in self.categories.classes_]
+        else:
+            names = list(self.intents.classes_)
         if self.combine != "none":
-            columns = [list(self.intents.classes_).index(c) for c in self.categories.classes_]
+            columns = [names.index(c) for c in self.categories.classes_]
             PC = combine_category_evidence(PC, PI[:, columns], self.combine)
         for text, pi, pc in zip(raw, PI, PC):
-            ranking = sorted(({"name": str(c), "confidence": float(p)} for c, p in zip(self.intents.classes_, pi)),
-                             key=lambda e: -e["confidence"])
-            cats = sorted(({"name": str(c)[len(PREFIX):], "confidence": float(p)}
-                           for c, p in zip(self.categories.classes_, pc)), key=lambda e: -e["confidence"])
+            by_name = Counter()
+            for c, p in zip(names, pi):
+                by_name[str(c)] += float(p)
+            ranking = sorted(({"name": c, "confidence": p} for c, p in by_name.items()), key=lambda e: -e["confidence"])
             # FallbackClassifier (config.yml): threshold 0.3, ambiguity_threshold 0.02.
             low = ranking[0]["confidence"] < 0.3 or ranking[0]["confidence"] - ranking[1]["confidence"] < 0.02
             intent = {"name": "nlu_fallback", "confidence": 1.0} if low else ranking[0]
             out.append({"text": text, "intent": intent, "intent_ranking": ranking[:10],
-                        "complaint_category": {**cats[0], "ranking": cats}})
+                        "complaint_category": category_parse(self.categories.classes_, pc, PREFIX)})
         return out
 
 
+def balanced_weights(labels: np.ndarray) -> np.ndarray:
+    """sklearn's class_weight="balanced" as one weight per example: n / (classes * count)."""
+    names, index, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    return len(labels) / (len(names) * counts[index])
+
+
+def weight_of(option: str):
+    return None if option in ("", "none") else option
+
+
+def is_vague_label(label: str) -> bool:
+    return label.endswith(UNCLEAR)
+
+
 def written() -> Tuple[List[str], np.ndarray]:
+    """The written examples and their labels; a vague opening's label is its intent + UNCLEAR
+    (it trains that intent, and the category classifier's "no category named" class)."""
     pairs = generate_noisy_nlu.written_examples()
-    return [t for t, _ in pairs], np.array([i for _, i in pairs])
+    vague = vague_examples()
+    return [t for t, _ in pairs], np.array([i + UNCLEAR if (t, i) in vague else i for t, i in pairs])
 
 
 def out_of_fold(texts: List[str], labels: np.ndarray, args) -> Dict[str, Tuple[List[dict], np.ndarray]]:
@@ -127,16 +167,19 @@ def out_of_fold(texts: List[str], labels: np.ndarray, args) -> Dict[str, Tuple[L
         extra += facts_variations(base, seed=11 + k) if args.facts else []
         train_pairs = base + extra
         train_raw = [t for t, _ in train_pairs]
-        model = Product(args.c_int, args.c_cat, (None if args.weight in ("", "none") else args.weight), (None if args.cat_weight in ("", "none") else args.cat_weight), combine=args.combine).fit(
-            rasa_tokens(train_raw), np.array([label for _, label in train_pairs]))
+        tokens = spell_normalise if args.spelling else (lambda x: x)  # symspellpy's own dictionary
+        model = Product(args.c_int, args.c_cat, weight_of(args.weight), weight_of(args.cat_weight), combine=args.combine,
+                        word=tuple(args.word), char=tuple(args.char), keywords=args.keywords, merged=args.merged,
+                        unclear=not args.no_unclear).fit(
+            tokens(rasa_tokens(train_raw)), np.array([label for _, label in train_pairs]))
         test_raw = [texts[i] for i in test]
-        for i, parse in zip(test, model.parse(rasa_tokens(test_raw), test_raw)):
+        for i, parse in zip(test, model.parse(tokens(rasa_tokens(test_raw)), test_raw)):
             clean[i] = parse
         # Messy copies: every test sentence once, in a voice the generator may or may not
         # have trained (another seed), so the two figures can be told apart.
         rng = random.Random(1000 + k)
         messy = [generate_noisy_nlu.variation(t, rng) for t in test_raw]
-        messy_parses += model.parse(rasa_tokens(messy), messy)
+        messy_parses += model.parse(tokens(rasa_tokens(messy)), messy)
         messy_labels += [labels[i] for i in test]
     print(f"  (cross-validation {time.perf_counter() - started:.0f} s, {len(extra)} generated examples per fold)")
     return {"clean": (clean, labels), "messy": (messy_parses, np.array(messy_labels))}
@@ -148,7 +191,10 @@ def figures(parses: List[dict], labels: np.ndarray, catalog) -> Dict[str, float]
     c = Counter()
     for parse, gold in zip(parses, labels):
         predicted = parse["intent"]["name"]
-        if gold.startswith(PREFIX):
+        if is_vague_label(gold):  # names no category: it must not be filed under one
+            c["vague"] += 1
+            c["vague_filed"] += decide_category(parse, parse["text"], catalog).category is not None
+        elif gold.startswith(PREFIX):
             g = gold[len(PREFIX):]
             d = decide_category(parse, parse["text"], catalog)
             c["complaints"] += 1
@@ -181,7 +227,7 @@ def figures(parses: List[dict], labels: np.ndarray, catalog) -> Dict[str, float]
            "no_decision": c["miss_no_decision"] / n,
            "human": c["human_ok"] / max(1, c["human"]), "deny": c["deny_ok"] / max(1, c["deny"]),
            "people_kept": c["people_kept"] / max(1, c["people_complaints"]),
-           "other_to_human": c["other_to_human"] / max(1, c["other"])}
+           "other_to_human": c["other_to_human"] / max(1, c["other"]), "vague_filed": c["vague_filed"] / max(1, c["vague"])}
     out["lost_to"] = {k[8:]: v for k, v in c.items() if k.startswith("lost_to_")}
     return out
 
@@ -190,7 +236,8 @@ def show(name: str, f: Dict[str, float]) -> None:
     print(f"  {name:6s} first {f['first']:.1%}  after-one {f['after_one']:.1%}  asked {f['asked']:.1%}  "
           f"[misses: confident-wrong {f['conf_wrong']:.1%}, not offered {f['not_offered']:.1%}, "
           f"no decision {f['no_decision']:.1%} {f['lost_to']}]  person {f['human']:.1%}  deny {f['deny']:.1%}  "
-          f"staff-complaints kept {f['people_kept']:.1%}  others->person {f['other_to_human']:.1%}")
+          f"staff-complaints kept {f['people_kept']:.1%}  others->person {f['other_to_human']:.1%}  "
+          f"vague filed {f['vague_filed']:.1%}")
 
 
 def decision_table(parses: List[dict], labels: np.ndarray, catalog) -> Dict[str, np.ndarray]:
@@ -202,7 +249,7 @@ def decision_table(parses: List[dict], labels: np.ndarray, catalog) -> Dict[str,
     k = understanding_settings(catalog)["max_options"]
     rows = []
     for parse, gold in zip(parses, labels):
-        if not gold.startswith(PREFIX):
+        if not gold.startswith(PREFIX) or is_vague_label(gold):
             continue
         intent = parse["intent"]["name"]
         ranking = [r for r in category_ranking(parse) if r["name"] in catalog.categories]
@@ -285,6 +332,12 @@ def main() -> int:
     parser.add_argument("--weight", default="balanced")
     parser.add_argument("--cat-weight", default="balanced")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--word", type=int, nargs=2, default=[1, 2], metavar=("MIN", "MAX"))
+    parser.add_argument("--char", type=int, nargs=2, default=[2, 5], metavar=("MIN", "MAX"))
+    parser.add_argument("--keywords", action="store_true", help="catalog sub-reason keywords as features")
+    parser.add_argument("--merged", action="store_true", help="one complaint class for the intent classifier")
+    parser.add_argument("--spelling", action="store_true", help="symspellpy normalisation of every word first")
+    parser.add_argument("--no-unclear", action="store_true", help="vague openings train complain_other's category")
     parser.add_argument("--combine", default="none", help="none | mean | product | geometric: category evidence of both classifiers (measured, not adopted)")
     parser.add_argument("--thresholds", action="store_true")
     parser.add_argument("--target", type=float, nargs="+", default=[0.98])
@@ -295,13 +348,14 @@ def main() -> int:
 
     catalog = load_catalog()
     texts, labels = written()
-    print(f"written examples {len(texts)} ({sum(label.startswith(PREFIX) for label in labels)} complaints); {vars(args)}")
+    print(f"written examples {len(texts)} ({sum(label.startswith(PREFIX) for label in labels)} complaints, "
+          f"{sum(map(is_vague_label, labels))} of them vague); {vars(args)}")
     sets = out_of_fold(texts, labels, args)
     print(f"  catalog thresholds {catalog.data.get('understanding')}")
     for name, (parses, gold) in sets.items():
         show(name, figures(parses, gold, catalog))
         hits = [[r["name"] for r in p["complaint_category"]["ranking"]].index(g[len(PREFIX):])
-                for p, g in zip(parses, gold) if g.startswith(PREFIX)]
+                for p, g in zip(parses, gold) if g.startswith(PREFIX) and not is_vague_label(g)]
         print(f"         category classifier alone: top-1 {np.mean(np.array(hits) < 1):.1%}, "
               f"top-2 {np.mean(np.array(hits) < 2):.1%}, top-3 {np.mean(np.array(hits) < 3):.1%}")
     if args.thresholds:
