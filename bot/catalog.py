@@ -79,7 +79,7 @@ class Catalog:
     @cached_property
     def ticket_ids(self) -> TicketIdFormat:
         """The reference format (prefix and counter width), read from the catalog once."""
-        return TicketIdFormat.from_catalog(self)
+        return TicketIdFormat.from_business(self.business)
 
     @property
     def callback_max_attempts(self) -> int:

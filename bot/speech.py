@@ -93,7 +93,8 @@ def speakable_date(iso_day: str) -> str:
 
 
 # ---- what the caller says or keys --------------------------------------------------
-_WORD_DIGITS = {"zero": "0", "nought": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3",
+# Digits as people say them (also the fact parsers' table: actions/parsing/numbers.py).
+WORD_DIGITS = {"zero": "0", "nought": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3",
                 "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 _DIGIT_WORD = r"(?:zero|nought|one|two|three|four|five|six|seven|eight|nine|oh|o)"
 _DIGIT_TOKEN = rf"(?:\d+|(?:double|triple)[\s-]+(?:\d|{_DIGIT_WORD}\b)|{_DIGIT_WORD}\b)"
@@ -122,9 +123,9 @@ def _token_digits(token: str) -> str:
         return word
     repeat = re.match(r"(double|triple)[\s-]+(\S+)", word)
     if repeat:
-        digit = _WORD_DIGITS.get(repeat.group(2), repeat.group(2))
+        digit = WORD_DIGITS.get(repeat.group(2), repeat.group(2))
         return digit * (2 if repeat.group(1) == "double" else 3)
-    return _WORD_DIGITS[word]
+    return WORD_DIGITS[word]
 
 
 def _join_run(match: re.Match) -> str:
@@ -140,7 +141,7 @@ def _join_run(match: re.Match) -> str:
 
 
 def _catalog_format(ticket_format: Optional[TicketIdFormat]) -> TicketIdFormat:
-    return ticket_format or TicketIdFormat.from_catalog(load_catalog())
+    return ticket_format or load_catalog().ticket_ids
 
 
 def ticket_shaped(digits: str, ticket_format: TicketIdFormat) -> Optional[str]:

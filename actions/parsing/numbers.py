@@ -12,14 +12,14 @@ import re
 
 from text_to_num import alpha2digit
 
+from bot.speech import WORD_DIGITS
+
 _NUMBER_WORD = re.compile(
     r"(?i)\b(?:zero|nought|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen"
     r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fourty|fifty|sixty|seventy|eighty|ninety"
     r"|hundred|thousand|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth"
     r"|\w+teenth|\w+tieth)\b"
 )
-_DIGIT_WORDS = {"zero": "0", "nought": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4",
-                "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 _DIGIT_WORD = r"(?:\d|zero|nought|oh|o|one|two|three|four|five|six|seven|eight|nine)"
 # "double five" / "triple 0": phone-style repeats.
 _REPEAT = re.compile(rf"(?i)\b(double|triple)[\s\-]+({_DIGIT_WORD})\b")
@@ -39,7 +39,7 @@ _DIGIT_RUN = re.compile(rf"(?i)\b{_DIGIT_WORD}(?:[\s,\-]+{_DIGIT_WORD}){{3,}}\b"
 
 def _repeat(match: re.Match) -> str:
     word = match.group(2).lower()
-    digit = _DIGIT_WORDS.get(word, word)
+    digit = WORD_DIGITS.get(word, word)
     return " ".join([digit] * (2 if match.group(1).lower() == "double" else 3))
 
 
@@ -51,7 +51,7 @@ def _digits(match: re.Match) -> str:
     after = re.findall(r"\w+", text[match.end():])[:1]
     if any(_NUMBER_WORD.fullmatch(w) for w in before + after):
         return match.group(0)
-    return "".join(_DIGIT_WORDS.get(w.lower(), w) for w in re.findall(r"\w+", match.group(0)))
+    return "".join(WORD_DIGITS.get(w.lower(), w) for w in re.findall(r"\w+", match.group(0)))
 
 
 @functools.lru_cache(maxsize=2048)

@@ -138,4 +138,4 @@ def callback_max_attempts(catalog: Optional[Catalog]) -> int:
 
 
 def ticket_ids_of(catalog: Optional[Catalog]) -> TicketIdFormat:
-    return TicketIdFormat.from_catalog(catalog) if catalog is not None else TicketIdFormat()
+    return catalog.ticket_ids if catalog is not None else TicketIdFormat()

@@ -29,7 +29,7 @@ def open_store(
 
     url / REDIS_URL -> Redis (key prefix: key_prefix / REDIS_KEY_PREFIX / DEFAULT_KEY_PREFIX);
     otherwise SQLite at sqlite_path / TICKETS_DB / var/tickets.db (folder created on first use).
-    New references follow `id_format` (the catalog's: `TicketIdFormat.from_catalog(catalog)`);
+    New references follow `id_format` (the catalog's: `catalog.ticket_ids`);
     `prefix` changes only its prefix (see TicketStore).
     """
     shared = settings.current()

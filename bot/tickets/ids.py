@@ -10,10 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Mapping
-
-if TYPE_CHECKING:  # the catalog reads the contract (bot/catalog.py), not the other way round
-    from bot.catalog import Catalog
+from typing import Any, Mapping
 
 DEFAULT_PREFIX = "C-"
 DEFAULT_COUNTER_DIGITS = 4
@@ -30,9 +27,6 @@ class TicketIdFormat:
         return cls(str(business.get("ticket_id_prefix", DEFAULT_PREFIX)),
                    int(business.get("ticket_id_counter_digits", DEFAULT_COUNTER_DIGITS)))
 
-    @classmethod
-    def from_catalog(cls, catalog: "Catalog") -> "TicketIdFormat":
-        return cls.from_business(catalog.business)
 
     def make(self, day: datetime, counter: int) -> str:
         """The reference of the `counter`-th ticket of `day`'s UTC date."""

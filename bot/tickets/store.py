@@ -22,7 +22,7 @@ class TicketStore(abc.ABC):
     """Async ticket storage. Documents go in and come out as plain JSON-able dicts.
 
     `id_format`: how new references are built; pass the catalog's
-    (`TicketIdFormat.from_catalog(catalog)`), the contract's default is "C-" and 4 digits.
+    (`catalog.ticket_ids`), the contract's default is "C-" and 4 digits.
     `prefix` is a shorthand that changes only the format's prefix."""
 
     def __init__(self, id_format: Optional[TicketIdFormat] = None, prefix: Optional[str] = None) -> None:

@@ -6,12 +6,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Optional
 
 from bot.catalog import load_catalog
-from bot.tickets.ids import TicketIdFormat
 from bot.tickets.model import CallbackState, Status, iso, new_ticket
 
 # The day the store and API tests' tickets are created on (a Tuesday morning, UTC).
 T0 = datetime(2024, 3, 5, 9, 0, tzinfo=timezone.utc)
-TICKET_IDS = TicketIdFormat.from_catalog(load_catalog())
+TICKET_IDS = load_catalog().ticket_ids
 # A reference as it appears in what the assistant says ("Your reference is C-20261201-0015").
 TICKET_ID = TICKET_IDS.pattern
 

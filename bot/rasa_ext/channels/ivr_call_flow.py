@@ -175,7 +175,7 @@ class CallFlow:
     def ticket_format(self) -> TicketIdFormat:
         """The catalog's ticket references, read at every turn (the catalog may change)."""
         try:
-            return TicketIdFormat.from_catalog(load_catalog())
+            return load_catalog().ticket_ids
         except Exception:  # a broken catalog must not break understanding a caller
             logger.exception("twilio_ivr: could not read the ticket id format from the catalog")
             return TicketIdFormat()
