@@ -116,6 +116,10 @@ class Catalog:
         """One of the fixed button sets (catalog `buttons:`), as the channels take them."""
         return [{"title": title, "payload": f"/{intent}"} for intent, title in self.button_answers(name)]
 
+    def phone_phrase(self, name: str) -> str:
+        """What the phone line itself says (catalog `phone:`): silence, transfers, farewell."""
+        return str(self.data["phone"][name]).strip()
+
     def button_answers(self, name: str) -> List[Tuple[str, str]]:
         """(intent, title) of a fixed button set, in the order shown."""
         return [next(iter(answer.items())) for answer in self.data["buttons"][name]]

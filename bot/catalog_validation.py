@@ -26,7 +26,7 @@ class CatalogError(ValueError):
 
 def validate(data: Mapping[str, Any]) -> None:
     for check in (_business, _formats, _categories, _understanding, _second_explanation, _statuses, _priority,
-                  _signals, _facts, _buttons):
+                  _signals, _facts, _buttons, _phone):
         check(data)
 
 
@@ -133,6 +133,17 @@ def _second_explanation(data: Mapping[str, Any]) -> None:
     if not _whole(second.get("max_attempts", 2), 1, 5):
         raise CatalogError("second_explanation.max_attempts must be a whole number from 1 to 5")
     _known("second_explanation.strong_emotions", second.get("strong_emotions") or [], EMOTIONS, "emotion")
+
+
+PHONE_PHRASES = ("silence", "no_state_prompt", "technical_transfer", "transfer_failed", "farewell")
+
+
+def _phone(data: Mapping[str, Any]) -> None:
+    phone = data.get("phone") or {}
+    for name in PHONE_PHRASES:
+        if not _text(phone.get(name)):
+            raise CatalogError(f"phone.{name}: say what the phone line says here")
+    _known("phone", phone, PHONE_PHRASES, "phone phrase")
 
 
 def _statuses(data: Mapping[str, Any]) -> None:

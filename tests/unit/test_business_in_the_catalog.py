@@ -168,6 +168,7 @@ def test_the_catalog_must_state_the_businesss_country_forms(key):
     (lambda d: d["signals"].update(regulater=["ombudsman"]), "signals"),
     (lambda d: d["facts"].pop("amount"), "facts"),
     (lambda d: d["buttons"].pop("callback_offer"), "callback_offer"),
+    (lambda d: d["phone"].pop("farewell"), "phone.farewell"),
 ])
 def test_a_label_the_assistant_never_uses_is_reported(change, message):
     # A misspelt emotion or risk flag would silently switch a rule off (no callback offered,

@@ -59,3 +59,16 @@ def test_a_reference_reaches_the_assistant_in_the_catalogs_format(catalog):
     channel = TwilioIVRInput(IVRSettings())
     assert heard_numbers("it is two zero two six one two zero one zero zero zero one five", channel.ticket_format()) == \
         "it is K-20261201-00015"
+
+
+def test_what_the_line_itself_says_is_the_catalogs(catalog):
+    """The phone line's own words (silence, transfers, farewell) come from the catalog's
+    `phone:` section: a centre that rewords its farewell is heard saying the new one."""
+    def reworded(data):
+        data["phone"]["farewell"] = "Thanks for calling Northwind. Bye for now."
+        data["phone"]["transfer_failed"] = "Nobody could take your call, but your complaint is saved."
+    catalog(reworded)
+    twiml_text = TwilioIVRInput(IVRSettings()).after_transfer({"QueueResult": "leave"}, ticket_id=None)
+    assert "Thanks for calling Northwind. Bye for now." in twiml_text
+    assert "Nobody could take your call, but your complaint is saved." in twiml_text
+    assert "Thank you for calling. Goodbye." not in twiml_text

@@ -36,14 +36,12 @@ REQUEST_HUMAN = "/request_human"
 END_OF_CALL_RESPONSES = {"utter_goodbye"}  # said last in a turn: say it and hang up
 MAX_REPROMPTS = 2  # the third silence in a row hands the caller to a person
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-SILENCE_PREFIX = "Sorry, I didn't hear anything."
-NO_STATE_PROMPT = "Please tell me what went wrong, or say agent to speak to a person."
-TECHNICAL_TRANSFER = "Sorry, I'm having a technical problem. I'm passing you to a colleague now. Please hold."
-TRANSFER_FAILED = (
-    "Sorry, none of my colleagues could take your call just now. Your complaint is recorded "
-    "with everything you've told me, and a colleague will pick it up from there."
-)
-FAREWELL = "Thank you for calling. Goodbye."
+
+
+def line_says(name: str) -> str:
+    """What the line itself says (silence, transfers, farewell): the catalog's `phone:` section."""
+    return load_catalog().phone_phrase(name)
+
 _GOODBYE = re.compile(r"\b(?:good)?bye\b", re.IGNORECASE)
 # Said at the last prompt instead of pressing 1.
 _REPEAT = re.compile(r"\b(?:repeat|again|one|1|pardon)\b", re.IGNORECASE)
@@ -110,7 +108,7 @@ class CallFlow:
             if silences <= MAX_REPROMPTS:
                 state["silences"] = silences
                 await self.state.save_call(call_sid, state)
-                return self.reprompt(state, SILENCE_PREFIX, next_action)
+                return self.reprompt(state, line_says("silence"), next_action)
             text = REQUEST_HUMAN  # third silence: offer a person (the assistant saves the ticket first)
         state["silences"] = 0
 
@@ -127,7 +125,7 @@ class CallFlow:
             logger.exception("twilio_ivr: the assistant failed on call %s; transferring", call_sid)
             state.update(buttons=[], handed_off=True)
             await self.state.save_call(call_sid, state)
-            return self.transfer([TECHNICAL_TRANSFER], ticket_id=None, call_sid=call_sid, caller=caller)
+            return self.transfer([line_says("technical_transfer")], ticket_id=None, call_sid=call_sid, caller=caller)
         return await self.reply(
             call_sid, caller, state, collector.messages, next_action,
             ticket_of=lambda: self.conversation_ticket(request, call_sid),
@@ -207,7 +205,7 @@ class CallFlow:
         if queue_result in _BRIDGED or dial_status in _ANSWERED:
             return twiml.hangup_response()
         logger.warning("twilio_ivr: transfer of call %s failed (%s)", form.get("CallSid"), queue_result or dial_status)
-        return self.closing([TRANSFER_FAILED], ticket_id, [FAREWELL])
+        return self.closing([line_says("transfer_failed")], ticket_id, [line_says("farewell")])
 
     def reference_again(self, form: Any, ticket_id: str) -> str:
         """The last prompt's answer: 1 (or "repeat") hears the reference again; anything
@@ -215,8 +213,8 @@ class CallFlow:
         digits = (form.get("Digits") or "").strip()
         speech = (form.get("SpeechResult") or "").strip()
         if ticket_id and (digits == "1" or (not digits and _REPEAT.search(speech))):
-            return self.closing([], ticket_id, [FAREWELL])
-        return twiml.say_response(self.voice, [FAREWELL])
+            return self.closing([], ticket_id, [line_says("farewell")])
+        return twiml.say_response(self.voice, [line_says("farewell")])
 
     # ---- the TwiML of a turn's end ------------------------------------------------------
     def ending(self, texts: List[str], ticket_id: Optional[str]) -> str:
@@ -230,7 +228,7 @@ class CallFlow:
             text = twiml.drop_reference(text, ticket_id)
             for sentence in twiml.sentences(text):
                 (farewell if _GOODBYE.search(sentence) else keep).append(sentence)
-        return self.closing(keep, ticket_id, farewell or [FAREWELL])
+        return self.closing(keep, ticket_id, farewell or [line_says("farewell")])
 
     def closing(self, texts: List[str], ticket_id: Optional[str], farewell: List[str]) -> str:
         if not ticket_id:
@@ -239,7 +237,7 @@ class CallFlow:
         return twiml.closing_response(self.voice, texts, ticket_id, action, farewell)
 
     def reprompt(self, state: Dict[str, Any], prefix: str, next_action: str) -> str:
-        question = state.get("prompt") or [NO_STATE_PROMPT]
+        question = state.get("prompt") or [line_says("no_state_prompt")]
         said = ([prefix] if prefix else []) + list(question)
         return twiml.gather_response(self.voice, said, next_action, menu_size=len(state.get("buttons") or []))
 
