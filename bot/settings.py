@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping, Optional, Tuple
+from typing import Callable, Mapping, Optional, Sequence, Tuple, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CATALOG_PATH = str(ROOT / "policy" / "catalog.yml")
@@ -25,6 +25,7 @@ DEFAULT_TICKETS_DB = "var/tickets.db"
 DEFAULT_REDIS_KEY_PREFIX = "complaints:"
 
 # The variables read, in the order `current()` keys its cache on.
+T = TypeVar("T")
 NAMES = ("CATALOG_PATH", "CLOCK_START", "REDIS_URL", "REDIS_KEY_PREFIX", "TICKETS_DB")
 
 
@@ -61,12 +62,21 @@ def _instant(text: Optional[str]) -> Optional[datetime]:
     return moment
 
 
-def current(env: Optional[Mapping[str, str]] = None) -> Settings:
-    """The settings in force (os.environ unless `env` is given)."""
-    source = os.environ if env is None else env
-    return _parsed(tuple(source.get(name) for name in NAMES))
+def parsed_once(names: Sequence[str], build: Callable[[Mapping[str, str]], T],
+                maxsize: int = 16) -> Callable[[Optional[Mapping[str, str]]], T]:
+    """`current(env=None)` for a settings class: `build` runs once per distinct value of
+    `names` in the environment (os.environ unless `env` is given), so callers on a hot path
+    (every turn) pay a tuple and a dict lookup, and a changed environment (a test's) is seen."""
+    @lru_cache(maxsize=maxsize)
+    def parse(values: Tuple[Optional[str], ...]) -> T:
+        return build({name: value for name, value in zip(names, values) if value is not None})
+
+    def current(env: Optional[Mapping[str, str]] = None) -> T:
+        source = os.environ if env is None else env
+        return parse(tuple(source.get(name) for name in names))
+
+    return current
 
 
-@lru_cache(maxsize=16)
-def _parsed(values: Tuple[Optional[str], ...]) -> Settings:
-    return Settings.from_env({name: value for name, value in zip(NAMES, values) if value is not None})
+# The settings in force (os.environ unless `env` is given).
+current = parsed_once(NAMES, Settings.from_env)

@@ -21,10 +21,10 @@ import dataclasses
 import logging
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional
 
 from bot.settings import Settings as SharedSettings
+from bot.settings import parsed_once
 from bot.tickets.model import DEFAULT_KEY_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -165,12 +165,7 @@ ENV_NAMES = (
 )
 
 
-def current(env: Mapping[str, str] = os.environ) -> RasaSettings:
-    """This process's settings. Parsed once per distinct environment: the session-expiry
-    check asks at every turn, and a changed environment (a test's) must still be seen."""
-    return _parsed(tuple((name, env.get(name)) for name in ENV_NAMES))
+# This process's settings. Parsed once per distinct environment: the session-expiry check
+# asks at every turn, and a changed environment (a test's) must still be seen.
+current = parsed_once(ENV_NAMES, RasaSettings.from_env, maxsize=8)
 
-
-@lru_cache(maxsize=8)
-def _parsed(snapshot: Tuple[Tuple[str, Optional[str]], ...]) -> RasaSettings:
-    return RasaSettings.from_env({name: value for name, value in snapshot if value is not None})
