@@ -68,13 +68,21 @@ async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
     return events + [ConversationPaused()]
 
 
+# "Can someone ring me?" with no callback on offer asks for a person too (issue 12;
+# data/rules/handoff.yml): the agent sees that the customer wants to be called.
+REQUEST_CALLBACK = "request_callback"
+ASKED_FOR_PERSON = "customer asked for a person"
+
+
 def request_reason(tracker: Tracker) -> str:
     """The true reason for a hand-off the dialogue chose: a request for a person only
     when the customer made one (a button or a message classified as one)."""
     intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
     text = tracker.latest_message.get("text") or ""
     if intent == "request_human" or text.startswith("/request_human"):
-        return "customer asked for a person"
+        return ASKED_FOR_PERSON
+    if intent == REQUEST_CALLBACK:
+        return f"{ASKED_FOR_PERSON} (to be called)"
     return f"the assistant handed off after a message it had no answer for ({intent or 'unknown'})"
 
 

@@ -262,6 +262,15 @@ async def test_a_hand_off_records_the_true_reason(store, dispatcher, domain, ope
     assert (await store.get(slot_events(asked)["ticket_id"]))["history"][-1]["note"] == "customer asked for a person"
 
 
+async def test_a_request_to_be_called_is_handed_off_as_a_request_for_a_person(store, dispatcher, domain, open_now):
+    # "can somebody ring me" with no callback on offer (data/rules/handoff.yml): the agent
+    # must see that the customer asked for a person, and to be called.
+    events = await ActionHandOff().run(dispatcher, make_tracker("can somebody ring me", "request_callback"), domain)
+    note = (await store.get(slot_events(events)["ticket_id"]))["history"][-1]["note"]
+    assert note == "customer asked for a person (to be called)"
+    assert [m.get("response") for m in dispatcher.messages][-1] == "utter_handoff"
+
+
 async def test_open_hours_hand_off_pauses_at_once(store, dispatcher, domain, open_now):
     events = await ActionHandOff().run(dispatcher, make_tracker("agent please", "request_human"), domain)
     assert responses(dispatcher) == ["utter_handoff"]
