@@ -53,7 +53,8 @@ def _patterns(decimal: str, group: str):
         "before": re.compile(rf"(?i)(?P<sym>{symbols})\s?{num}(?P<k>\s?k\b)?(?![\d])"),
         "after": re.compile(rf"(?i){lead}{num}(?P<k>\s?k)?\s?(?P<word>{words})\b{minor}"),
         "slang": re.compile(rf"(?i)\b(?:(?P<count>\d+)|an?)\s+(?P<slang>{'|'.join(_SLANG)})s?\b"),
-        "context": re.compile(rf"(?i)\b{_STRONG}{_FILLER}\s+{lead}(?:(?P<major>\d{{1,4}})\s(?P<cents>\d{{2}})(?!\d)|{num})(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
+        # "paid 1.2k": thousands said with k count after a money word too
+        "context": re.compile(rf"(?i)\b{_STRONG}{_FILLER}\s+{lead}(?:(?P<major>\d{{1,4}})\s(?P<cents>\d{{2}})(?!\d)|{num}(?P<k>k)?)(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
         # after "for": a price-like number (pence, or 100 and more) or one that ends the phrase
         "for": re.compile(rf"(?i)\bfor{_FILLER}\s+{lead}(?:(?=\d+{d}\d{{2}}\b|[1-9]\d{{2}})|(?={plain}(?![\d{d}{g}A-Za-z]){_ENDS_PHRASE})){num}(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
         "bare": re.compile(rf"(?i){lead}(?:(?P<major>\d{{1,4}})\s(?P<cents>\d{{2}})(?!\d)|{num})(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),

@@ -20,6 +20,7 @@ from actions.parsing import AMBIGUOUS, NONE, ONE, Money, parse_amount, read_amou
     ("99p", 0.99, "GBP"),
     ("it was a tenner", 10.0, "GBP"),
     ("paid £1.5k", 1500.0, "GBP"),
+    ("I paid 1.2k for the sofa", 1200.0, "GBP"),  # k without a symbol, after a money word
     # other currencies are read and recorded as such
     ("they took 180 dollars", 180.0, "USD"),
     ("$20 extra", 20.0, "USD"),
