@@ -52,12 +52,14 @@ lint: setup
 eval: setup model
 	$(PY) scripts/evaluate_heldout.py
 	$(PY) scripts/evaluate_heldout.py --heldout tests/data/heldout_dec
+	$(PY) scripts/evaluate_heldout.py --heldout tests/data/heldout_third
 
 # make test fails when held-out accuracy drops below its floor (floors.json in each held-out folder:
 # the last measured figures minus a small margin).
 eval-gate: setup model
 	$(PY) scripts/evaluate_heldout.py --gate
 	$(PY) scripts/evaluate_heldout.py --gate --heldout tests/data/heldout_dec
+	$(PY) scripts/evaluate_heldout.py --gate --heldout tests/data/heldout_third
 
 bench: setup model
 	$(PY) scripts/bench.py

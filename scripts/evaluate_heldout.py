@@ -1,7 +1,8 @@
 """Held-out evaluation (`make eval`), on sets that are never trained on.
 
-- tests/data/heldout/: written blind, in customers' voices, before any tuning (the set
-  that measures understanding now): complaint categories, facts, conversation messages.
+- tests/data/heldout/, heldout_dec/, heldout_third/: each written blind by a helper who never
+  saw the training data, in customers' voices, before the round of tuning it judged (make eval
+  runs all three): complaint categories, facts, conversation messages.
 - tests/data/nlu_heldout.yml, tests/data/facts_heldout.yml: the older sets, written in the training
   data's voice and used to tune the parser; printed for comparison only.
 
@@ -130,6 +131,12 @@ def category_report(examples: List[Tuple[str, str]], parsed: List[Dict[str, Any]
     }
 
 
+# As an opening message, a request to be called is handed off as a request for a person
+# too (data/rules/handoff.yml); mid-form it answers the form's question, so the floor
+# (request_human_honoured) counts request_human alone.
+HONOURED_AS_OPENING = {"request_human", "request_callback"}
+
+
 def conversation_report(examples: List[Tuple[str, str]], parsed: List[Dict[str, Any]]) -> Dict[str, Any]:
     per_intent: Dict[str, Counter] = defaultdict(Counter)
     errors = []
@@ -138,12 +145,14 @@ def conversation_report(examples: List[Tuple[str, str]], parsed: List[Dict[str, 
         ok = predicted != "request_human" if gold == "not_request_human" else predicted == gold
         per_intent[gold]["total"] += 1
         per_intent[gold]["correct"] += ok
+        per_intent[gold]["opening"] += predicted in HONOURED_AS_OPENING
         if not ok:
             errors.append({"gold": gold, "got": predicted, "text": text})
     human = per_intent["request_human"]
     return {
         "per_intent": {k: v["correct"] / v["total"] for k, v in per_intent.items()},
         "request_human_honoured": human["correct"] / human["total"] if human["total"] else 1.0,
+        "request_human_honoured_as_opening": human["opening"] / human["total"] if human["total"] else 1.0,
         "accuracy": sum(v["correct"] for v in per_intent.values()) / max(1, sum(v["total"] for v in per_intent.values())),
         "errors": errors,
     }
@@ -202,7 +211,8 @@ def print_report(report: Dict[str, Any]) -> None:
         print(f"\n== Conversation messages ({folder}/conversation.yml)")
         for intent, accuracy in sorted(conv["per_intent"].items()):
             print(f"  {intent:22s} {accuracy:.1%}")
-        print(f"requests for a person honoured  {conv['request_human_honoured']:.1%}")
+        print(f"requests for a person honoured  {conv['request_human_honoured']:.1%}"
+              f" (as an opening message, 'ring me' included: {conv['request_human_honoured_as_opening']:.1%})")
     facts = report.get("facts")
     if facts:
         print(f"\n== Facts ({folder}/facts.yml): {facts['accuracy']:.1%} of all fields right")

@@ -54,7 +54,7 @@ CONVERSATION_PROBES = [
     ("could you get a person to give me a ring", "request_human"),
     ("just put me through to somebody", "request_human"),
     ("can i have an operator", "request_human"),
-    ("agent pls", "request_human"),
+    ("gimme an agent pls", "request_human"),
     ("i dunno, can i just speak to a person", "request_human"),
     ("No, I don't find that acceptable", "reject_explanation"),
     ("that's not good enough for me at all", "reject_explanation"),
