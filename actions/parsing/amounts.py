@@ -34,7 +34,7 @@ _UNIT = (r"\s*(?:%|percent\b|per\s*cent\b|x\b|times\b|days?\b|weeks?\b|months?\b
          r"|e-?mails?\b|orders?\b|people\b|of\s+(?:them|these|those|the|my|your)\b|\w+s\b)")
 # Words before a bare number that make it money. "for" is weaker: "for 2 kettles" is a
 # count, so after it the number must end the phrase.
-_STRONG = (r"(?:costs?|costing|cost\s+me|paid|pay|payment|price[ds]?|priced|charged|charge|charges|refund(?:ed)?|total(?:led)?"
+_STRONG = (r"(?:costs?|costing|cost\s+me|paid|pay|payments?|price[ds]?|priced|charged|charge|charges|refund(?:ed)?|total(?:led)?"
            r"|spent|spend|worth|valued?|deposit|fee|bill(?:ed)?|lots\s+of|amount|sum|balance|owed?|debited|taken|took|withdrawn|withdrew)")
 _FILLER = r"(?:\s+(?:me|us|him|her|them|it|only|just|about|around|roughly|approx(?:imately)?|nearly|almost|over|was|is|of|a|an|the|full|back|at|to|for|me\s+for|total|nearly))*"
 _ENDS_PHRASE = r"(?=\s*(?:$|[.,;:!?)]|\s(?:and|but|on|in|at|from|which|that|last|this|yesterday|today|with|so|then|only|if|when|because|a|an|ago|each|back|please|thanks|now|total|in\s+total)\b))"

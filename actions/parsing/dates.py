@@ -37,12 +37,14 @@ _FORMS = [
     re.compile(rf"(?i)\b(?:{_WEEKDAY},?\s+)?(?:the\s+)?{_DAY}(?:\s+of)?\s+{_MONTH}{_YEAR}?\b"),
     re.compile(rf"(?i)\b(?:{_WEEKDAY},?\s+)?{_MONTH}\s+(?:the\s+)?{_DAY}\b{_YEAR}?"),
     # "on 21/10": a day and month without a year only after a word that introduces a date.
-    re.compile(r"(?i)(?:(?<=\bon )|(?<=\bdated )|(?<=\bfrom ))(?P<day>\d{1,2})/(?P<month>\d{1,2})(?![\d/])"),
+    re.compile(r"(?i)(?:(?<=\bon )|(?<=\bdated )|(?<=\bfrom )|(?<=\bbought )|(?<=\bordered )|(?<=\bpurchased )"
+               r"|(?<=\bpaid )|(?<=\bdelivered )|(?<=\barrived )|(?<=\breturned ))(?P<day>\d{1,2})/(?P<month>\d{1,2})(?![\d/])"),
 ]
 # "on the 2nd", "it was the 5th": a day of the month, the latest one up to today. Only
 # after words that introduce a date, or alone as the whole answer ("the 2nd time" is not).
 _DAY_ONLY = re.compile(
-    r"(?i)(?:\b(?:on|was|from|since|it's|its|is)\s+the\s+|^\s*(?:the\s+)?)(?P<day>[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)\b"
+    rf"(?i)(?:\b(?:on|was|from|since|it's|its|is)\s+the\s+|^\s*(?:the\s+)?|\b{_WEEKDAY_FULL},?\s+(?:the\s+)?)"
+    r"(?P<day>[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)\b"
     r"(?!\s+(?:time|floor|call|attempt|one|item|person|day|week|month|year)s?\b)(?=\s*(?:$|[^\s/\d]))"
 )
 # Relative days dateparser counts from today. "last year" or "two months ago" name no
@@ -56,11 +58,16 @@ _PURCHASE_CUES = re.compile(
     r"(?i)\b(?:bought|buy|buying|purchased?|purchasing|ordered|ordering|placed|paid|got\s+(?:it|them|this|these|one|my|the|a)"
     r"|order\s+(?:date|was|is|made)|date\s+of\s+(?:purchase|order)|(?:purchase|order)\s+date)\b"
 )
-# Events whose date may stand in for the purchase date when no purchase is dated
-# (the 30 days to return count from delivery) ...
-_EVENT_CUES = re.compile(
-    r"(?i)\b(?:arrived|arrive|arriving|delivered|delivery|deliver|came|come|due|expected|promised|dispatched|shipped|received"
-    r"|charged|debited|taken)\b"
+# The day the money was taken may stand in for the purchase date when no purchase is
+# dated (a card is charged when the order is placed) ...
+_EVENT_CUES = re.compile(r"(?i)\b(?:charged|debited|taken)\b")
+# ... a delivery never does: "it came on 3 Nov" is recorded as no purchase date and the
+# purchase date is asked for, or a warranty would count from the wrong day (docs/design.md#precise-facts).
+# Verbs only: "paid for next day delivery on 3 Nov" is a purchase, and "I came in store on
+# 3 Nov" a visit to buy, not a delivery.
+_DELIVERY_CUES = re.compile(
+    r"(?i)\b(?:arrived|arrive|arriving|delivered|came(?!\s+(?:in|into|to)\s+(?:store|the\s+store|the\s+shop|your|on|and)\b)"
+    r"|turned\s+up|due|expected|promised|dispatched|shipped|received|visited)\b"
 )
 # ... but never what happened after it: a return, a refund, a price drop, a breakdown.
 _AFTER_CUES = re.compile(
@@ -69,7 +76,10 @@ _AFTER_CUES = re.compile(
 )
 # ... and contacts with us, whose date never does ("I called yesterday").
 _CONTACT_CUES = re.compile(r"(?i)\b(?:called|rang|phoned|e-?mailed|contacted|complained|reported|chased|spoke|wrote|messaged)\b")
-_CUES = (("purchase", _PURCHASE_CUES), ("event", _EVENT_CUES), ("after", _AFTER_CUES), ("contact", _CONTACT_CUES))
+_CUES = (("purchase", _PURCHASE_CUES), ("event", _EVENT_CUES), ("delivery", _DELIVERY_CUES), ("after", _AFTER_CUES),
+         ("contact", _CONTACT_CUES))
+# Ties whose date is never the purchase date, even when no purchase is dated.
+_NEVER_PURCHASE = ("contact", "after", "delivery")
 # A date belongs to the clause it is in: "bought on X, returned it on Y".
 _CLAUSE = re.compile(r"(?i)[.;!?\n,]|\b(?:and|but|then|so|which|while|although|though)\b")
 
@@ -183,10 +193,13 @@ def _found(view: str, today: date) -> List[Tuple[date, Tuple[int, int]]]:
             if day is not None:
                 out.append((day, match.span()))
         view = blank(view, [s for _, s in out])
+    day_only = []
     for match in _DAY_ONLY.finditer(view):
         day = _day_of_month(int(match.group("day")), today)
         if day is not None:
             out.append((day, match.span("day")))
+            day_only.append(match.span())
+    view = blank(view, day_only)  # "Monday 23rd" is the 23rd, not also last Monday
     for match in _RELATIVE.finditer(view):
         day = _relative(match.group(0), today)
         if day is not None:
@@ -243,11 +256,11 @@ def read_dates(text: str, today: date, spec: Optional[FactSpec] = None) -> Readi
         return Reading.of([day.isoformat() for day, _ in found], chosen=bought[0])
     if bought:
         return Reading.of(bought)
-    # No purchase dated: the other days may stand in, but not a contact with us, nor
-    # "today" alone ("I want this sorted today").
+    # No purchase dated: the other days may stand in, but not a delivery, what happened
+    # after buying or a contact with us, nor "today" alone ("I want this sorted today").
     said_more = len(re.findall(r"[A-Za-z']+", view)) > 3
     return Reading.of([day.isoformat() for (day, span), tie in zip(found, ties)
-                       if tie not in ("contact", "after") and not (tie is None and said_more and _TODAY.fullmatch(view[span[0]:span[1]]))])
+                       if tie not in _NEVER_PURCHASE and not (tie is None and said_more and _TODAY.fullmatch(view[span[0]:span[1]]))])
 
 
 def date_spans(view: str) -> List[Tuple[int, int]]:

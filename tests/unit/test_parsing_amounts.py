@@ -30,6 +30,7 @@ from actions.parsing import AMBIGUOUS, NONE, ONE, Money, parse_amount, read_amou
     ("bought it for 899", 899.0, "GBP"),
     ("my QE55Q80C tv for 899 died after 3 months", 899.0, "GBP"),
     ("a payment of 49.99 went out", 49.99, "GBP"),
+    ("two payments of 29.99 came out", 29.99, "GBP"),  # one charge, taken twice
     ("2 lots of 89.99", 89.99, "GBP"),
     ("they charged me 1,249.00", 1249.0, "GBP"),
     ("it cost 1299.00", 1299.0, "GBP"),
