@@ -131,9 +131,9 @@ def category_report(examples: List[Tuple[str, str]], parsed: List[Dict[str, Any]
     }
 
 
-# As an opening message, a request to be called is handed off as a request for a person
-# too (data/rules/handoff.yml); mid-form it answers the form's question, so the floor
-# (request_human_honoured) counts request_human alone.
+# A request to be called is handed off as a request for a person too (data/rules/handoff.yml),
+# as an opening and at the form's fact questions; at a yes/no question (the callback offer
+# among them) it is the answer, so the floor (request_human_honoured) counts request_human alone.
 HONOURED_AS_OPENING = {"request_human", "request_callback"}
 
 
@@ -212,7 +212,7 @@ def print_report(report: Dict[str, Any]) -> None:
         for intent, accuracy in sorted(conv["per_intent"].items()):
             print(f"  {intent:22s} {accuracy:.1%}")
         print(f"requests for a person honoured  {conv['request_human_honoured']:.1%}"
-              f" (as an opening message, 'ring me' included: {conv['request_human_honoured_as_opening']:.1%})")
+              f" ('call me back' included, as handed off outside yes/no questions: {conv['request_human_honoured_as_opening']:.1%})")
     facts = report.get("facts")
     if facts:
         print(f"\n== Facts ({folder}/facts.yml): {facts['accuracy']:.1%} of all fields right")

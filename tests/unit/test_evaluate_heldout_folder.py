@@ -48,9 +48,9 @@ def test_gate_uses_that_folders_floors(run):
     assert "category_first_guess" in out.err and "HELD-OUT ACCURACY BELOW ITS FLOOR" in out.err
 
 
-def test_a_request_to_be_called_counts_as_honoured_only_as_an_opening():
-    # An opening "can someone ring me" is handed off as a request for a person
-    # (data/rules/handoff.yml); the gated figure counts request_human alone.
+def test_a_request_to_be_called_is_reported_apart_from_the_gated_figure():
+    # "can someone ring me" is handed off as a request for a person outside the yes/no
+    # questions (data/rules/handoff.yml); the gated figure counts request_human alone.
     examples = [("get me a person", "request_human"), ("can someone ring me", "request_human"),
                 ("my parcel is late", "request_human")]
     parsed = [{"intent": {"name": name}} for name in ("request_human", "request_callback", "complain_delivery")]
