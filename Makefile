@@ -49,18 +49,15 @@ test-stories: setup model
 lint: setup
 	$(VENV)/bin/ruff check .
 
-# Held-out NLU and fact-extraction accuracy (never trained on).
+# Held-out NLU and fact-extraction accuracy (never trained on), one blind set per folder.
+HELDOUT_SETS := tests/data/heldout tests/data/heldout_dec tests/data/heldout_third
 eval: setup model
-	$(PY) scripts/evaluate_heldout.py
-	$(PY) scripts/evaluate_heldout.py --heldout tests/data/heldout_dec
-	$(PY) scripts/evaluate_heldout.py --heldout tests/data/heldout_third
+	@for set in $(HELDOUT_SETS); do $(PY) scripts/evaluate_heldout.py --heldout $$set || exit 1; done
 
 # make test fails when held-out accuracy drops below its floor (floors.json in each held-out folder:
 # the last measured figures minus a small margin).
 eval-gate: setup model
-	$(PY) scripts/evaluate_heldout.py --gate
-	$(PY) scripts/evaluate_heldout.py --gate --heldout tests/data/heldout_dec
-	$(PY) scripts/evaluate_heldout.py --gate --heldout tests/data/heldout_third
+	@for set in $(HELDOUT_SETS); do $(PY) scripts/evaluate_heldout.py --gate --heldout $$set || exit 1; done
 
 bench: setup model
 	$(PY) scripts/bench.py

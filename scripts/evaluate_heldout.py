@@ -134,7 +134,7 @@ def category_report(examples: List[Tuple[str, str]], parsed: List[Dict[str, Any]
 # A request to be called is handed off as a request for a person too (data/rules/handoff.yml),
 # as an opening and at the form's fact questions; at a yes/no question (the callback offer
 # among them) it is the answer, so the floor (request_human_honoured) counts request_human alone.
-HONOURED_AS_OPENING = {"request_human", "request_callback"}
+HANDED_OFF_AS_A_PERSON_REQUEST = {"request_human", "request_callback"}
 
 
 def conversation_report(examples: List[Tuple[str, str]], parsed: List[Dict[str, Any]]) -> Dict[str, Any]:
@@ -145,14 +145,14 @@ def conversation_report(examples: List[Tuple[str, str]], parsed: List[Dict[str, 
         ok = predicted != "request_human" if gold == "not_request_human" else predicted == gold
         per_intent[gold]["total"] += 1
         per_intent[gold]["correct"] += ok
-        per_intent[gold]["opening"] += predicted in HONOURED_AS_OPENING
+        per_intent[gold]["handed_off"] += predicted in HANDED_OFF_AS_A_PERSON_REQUEST
         if not ok:
             errors.append({"gold": gold, "got": predicted, "text": text})
     human = per_intent["request_human"]
     return {
         "per_intent": {k: v["correct"] / v["total"] for k, v in per_intent.items()},
         "request_human_honoured": human["correct"] / human["total"] if human["total"] else 1.0,
-        "request_human_honoured_as_opening": human["opening"] / human["total"] if human["total"] else 1.0,
+        "request_human_handed_off": human["handed_off"] / human["total"] if human["total"] else 1.0,
         "accuracy": sum(v["correct"] for v in per_intent.values()) / max(1, sum(v["total"] for v in per_intent.values())),
         "errors": errors,
     }
@@ -212,7 +212,7 @@ def print_report(report: Dict[str, Any]) -> None:
         for intent, accuracy in sorted(conv["per_intent"].items()):
             print(f"  {intent:22s} {accuracy:.1%}")
         print(f"requests for a person honoured  {conv['request_human_honoured']:.1%}"
-              f" ('call me back' included, as handed off outside yes/no questions: {conv['request_human_honoured_as_opening']:.1%})")
+              f" ('call me back' included, as handed off outside yes/no questions: {conv['request_human_handed_off']:.1%})")
     facts = report.get("facts")
     if facts:
         print(f"\n== Facts ({folder}/facts.yml): {facts['accuracy']:.1%} of all fields right")

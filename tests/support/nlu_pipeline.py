@@ -1,5 +1,6 @@
-"""The product's NLU pipeline (config.yml: whitespace tokens, word 1-2 and char_wb 2-5 counts,
-TfidfSVMClassifier) trained in process on a few examples, for tests of the classifier."""
+"""The product's NLU pipeline (config.yml: whitespace tokens, word 1-2 and char_wb 2-5 counts
+from the batched featurizer without per-token features, TfidfSVMClassifier) trained in process
+on a few examples, for tests of the classifier."""
 from __future__ import annotations
 
 from typing import Dict, List, Sequence
@@ -7,19 +8,19 @@ from typing import Dict, List, Sequence
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
-from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.rasa_ext.nlu.featurizers import BatchCountVectorsFeaturizer
 from bot.rasa_ext.nlu.svm_classifier import TfidfSVMClassifier
 
 NGRAMS = (("word", 1, 2), ("char_wb", 2, 5))  # as config.yml has them
 
 
 class TrainedPipeline:
-    def __init__(self, tokenizer: WhitespaceTokenizer, featurizers: List[CountVectorsFeaturizer],
+    def __init__(self, tokenizer: WhitespaceTokenizer, featurizers: List[BatchCountVectorsFeaturizer],
                  classifier: TfidfSVMClassifier) -> None:
         self.tokenizer, self.featurizers, self.classifier = tokenizer, featurizers, classifier
 
@@ -48,8 +49,9 @@ def train(storage_dir, examples: Sequence[Message], name: str = "svm") -> Traine
     tokenizer.process_training_data(data)
     featurizers = []
     for n, (analyzer, low, high) in enumerate(NGRAMS):
-        config = {**CountVectorsFeaturizer.get_default_config(), "analyzer": analyzer, "min_ngram": low, "max_ngram": high}
-        featurizer = CountVectorsFeaturizer.create(config, storage, Resource(f"cv{n}"), context)
+        config = {**BatchCountVectorsFeaturizer.get_default_config(), "analyzer": analyzer, "min_ngram": low,
+                  "max_ngram": high, "sequence_features": False}
+        featurizer = BatchCountVectorsFeaturizer.create(config, storage, Resource(f"cv{n}"), context)
         featurizer.train(data)
         featurizer.process_training_data(data)
         featurizers.append(featurizer)

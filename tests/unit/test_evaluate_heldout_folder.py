@@ -56,4 +56,4 @@ def test_a_request_to_be_called_is_reported_apart_from_the_gated_figure():
     parsed = [{"intent": {"name": name}} for name in ("request_human", "request_callback", "complain_delivery")]
     report = ev.conversation_report(examples, parsed)
     assert report["request_human_honoured"] == pytest.approx(1 / 3)
-    assert report["request_human_honoured_as_opening"] == pytest.approx(2 / 3)
+    assert report["request_human_handed_off"] == pytest.approx(2 / 3)

@@ -53,8 +53,9 @@ class BatchCountVectorsFeaturizer(CountVectorsFeaturizer):
             return sequences, sentences
         if self._config.get("sequence_features", True):
             by_token = vectorizer.transform([token for i in present for token in all_tokens[i]])
-            ends = np.cumsum([len(all_tokens[i]) for i in present])
-            for i, start, end in zip(present, ends - [len(all_tokens[i]) for i in present], ends):
+            lengths = np.array([len(all_tokens[i]) for i in present])
+            ends = np.cumsum(lengths)
+            for i, start, end in zip(present, ends - lengths, ends):
                 sequences[i] = _rows(by_token, start, end)
         if attribute in DENSE_FEATURIZABLE_ATTRIBUTES:
             by_text = vectorizer.transform([" ".join(all_tokens[i]) for i in present])
