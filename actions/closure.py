@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import context, ticketing
 from actions.answers import YES, yes_or_no
 from actions.complaint import callback_eligible
+from actions.fallback import opens_here
 from actions.form_state import policy_known, with_slots
 from actions.questions import offer_callback, state_expectations
 from bot.speech import speakable_order_id
@@ -123,6 +124,8 @@ class ActionHandleDisagreement(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         ticket = await _own_ticket(tracker, rewrite=True)
         if ticket is None:
+            if opens_here(tracker):  # "not acceptable, nobody has sorted my return" as an opening
+                return [FollowupAction("action_start_complaint")]
             dispatcher.utter_message(response="utter_please_describe")
             return []
         offered = (ticket.get("callback") or {}).get("status") != CallbackState.NOT_OFFERED

@@ -24,7 +24,7 @@ from actions.handoff import hand_off
 from actions.retried_turn import ticket_of_failed_turn
 from actions.parsing import extract_facts, parse_phone
 from actions.signals import message_emotion, overall_emotion, risk_flags
-from actions.understanding import CategoryDecision, category_ranking, decide_category
+from actions.understanding import CategoryDecision, category_ranking, decide_category, started_by_rule
 from bot.tickets.model import FACT_UNAVAILABLE, Actor, CallbackState, HistoryAction, Status, iso, issue_key, record
 
 
@@ -72,10 +72,22 @@ async def _open_ticket_for_order(tracker: Tracker, order_id: Optional[str]) -> O
 
 
 class ActionStartComplaint(Action):
+    """Opens the ticket from the first message of a complaint. Started by the form's rule
+    (a complaint intent, facts) or handed over by the fallback or the disagreement when an
+    answer intent opens a complaint (actions/understanding.py, opens_complaint); then no rule
+    follows it, so it starts the form itself, as the rule would."""
+
     def name(self) -> Text:
         return "action_start_complaint"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        events = await self._start(dispatcher, tracker)
+        # A hand-off (a pause, or its contact form) or the fallback's answer goes first.
+        if started_by_rule(tracker.latest_message) or any(e.get("event") in ("followup", "pause") for e in events):
+            return events
+        return events + [FollowupAction("complaint_form")]
+
+    async def _start(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
         cat = context.catalog()
         text = text_of(tracker)
         retried = ticket_of_failed_turn(tracker)  # before the reset below clears `ticket_id`

@@ -8,11 +8,12 @@ import unicodedata
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, UserUtteranceReverted
+from rasa_sdk.events import EventType, FollowupAction, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context
 from actions.handoff import hand_off
+from actions.understanding import opens_complaint
 
 
 def bad_input_kind(text: str) -> str:
@@ -46,19 +47,32 @@ class ActionHandleFallback(Action):
         return "action_handle_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        if bad_input_kind(text) == "unclear" and opens_here(tracker):
+            # A complaint the classifier was unsure of, or one worded as "no, it never came":
+            # no question is pending, so it is the complaint itself (docs/design.md#tracking).
+            return [FollowupAction("action_start_complaint")]
         cat = context.catalog()
         count = consecutive_fallbacks(tracker.events) + 1
         limit = cat.data.get("handoff", {}).get("max_consecutive_fallbacks", 3)
         if count > limit:
             dispatcher.utter_message(response="utter_fallback_handing_off")
             return await hand_off(dispatcher, tracker, f"assistant could not understand {count} messages in a row")
-        kind = bad_input_kind(tracker.latest_message.get("text") or "")
+        kind = bad_input_kind(text)
         dispatcher.utter_message(response=f"utter_fallback_{kind}")
         if tracker.latest_message.get("intent", {}).get("name") != "nlu_fallback":
             # Predicted by the dialogue fallback (an intent no rule expects here): forget
             # the turn for prediction, or the same fallback would be predicted again.
             return [UserUtteranceReverted()]
         return []
+
+
+def opens_here(tracker: Tracker) -> bool:
+    """No complaint is under way (no form, no ticket in this conversation) and the latest
+    message opens one (actions/understanding.py, opens_complaint)."""
+    if tracker.active_loop.get("name") or tracker.get_slot("ticket_id"):
+        return False
+    return opens_complaint(tracker.latest_message, tracker.latest_message.get("text") or "")
 
 
 def consecutive_fallbacks(events: List[Dict[str, Any]]) -> int:
@@ -71,7 +85,7 @@ def consecutive_fallbacks(events: List[Dict[str, Any]]) -> int:
         elif event.get("event") == "user":
             if not current_user_seen:
                 current_user_seen = True
-            elif answered_by and answered_by[-1] == "action_handle_fallback":
+            elif answered_by and answered_by[-1] == "action_handle_fallback" and "action_start_complaint" not in answered_by:
                 count += 1
             else:
                 break

@@ -13,10 +13,19 @@ from typing import Any, Dict, List, Optional, Tuple
 from actions.parsing import describes_problem
 
 PREFIX = "complain_"
+FALLBACK = "nlu_fallback"
 REQUEST_HUMAN = "request_human"
 # Intents after which the text may still carry a complaint worth classifying: the classifier
 # heard mostly facts ("ORD-4400918 arrived broken") or was unsure of everything.
 MAYBE_COMPLAINT = {"inform", "nlu_fallback"}
+# Intents that only answer a question. Before any complaint they answer nothing and no rule
+# takes them: unsure of everything (nlu_fallback), "no, it never came" (deny), "yes, my parcel
+# is late" (affirm), "not acceptable, nobody has sorted my return" (reject). The dialogue gives
+# them to the fallback or the disagreement, which start the complaint when it outweighs the
+# rest, instead of saying "I didn't understand" to one (opens_complaint).
+ANSWER_INTENTS = {"nlu_fallback", "deny", "affirm", "reject_explanation"}
+# Intents whose rule itself starts the complaint form (data/rules/complaint.yml).
+RULE_STARTED = {"inform"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,34 @@ def decide_category(parse_data: Dict[str, Any], text: str, catalog) -> CategoryD
     if top >= settings["confidence_floor"] and top - second >= settings["margin"]:
         return CategoryDecision(ranking[0]["name"])
     return CategoryDecision(None, tuple(r["name"] for r in ranking[: settings["max_options"]]))
+
+
+def opens_complaint(parse_data: Dict[str, Any], text: str) -> bool:
+    """Whether this message, with no complaint under way, starts one: a complaint intent or
+    facts (their rule starts the form); or an answer intent (ANSWER_INTENTS) whose text says
+    what went wrong and whose complaint intents together outweigh every other intent. Any
+    other intent is answered by its own rule (greeting, thanks, a ticket's status), so it
+    opens none. scripts/evaluate_heldout.py counts a held-out complaint as classified only
+    when this holds, as the dialogue does."""
+    intent = ((parse_data.get("intent") or {}).get("name")) or ""
+    if intent.startswith(PREFIX) or intent in RULE_STARTED:
+        return True
+    if intent not in ANSWER_INTENTS or not describes_problem(text):
+        return False
+    # The complaint intents together outweigh every other intent (nlu_fallback is only the
+    # classifier's doubt): "hmm" or "ok so" stay not understood.
+    ranking = parse_data.get("intent_ranking") or []
+    mass = sum(r["confidence"] for r in ranking if (r.get("name") or "").startswith(PREFIX))
+    rival = max((r["confidence"] for r in ranking
+                 if not (r.get("name") or "").startswith(PREFIX) and r.get("name") != FALLBACK), default=0.0)
+    return mass > rival
+
+
+def started_by_rule(parse_data: Dict[str, Any]) -> bool:
+    """The complaint form's start rule took this message (else an answer intent was handed
+    over by the fallback or the disagreement, and the form must be started by the action)."""
+    intent = ((parse_data.get("intent") or {}).get("name")) or ""
+    return intent.startswith(PREFIX) or intent in RULE_STARTED
 
 
 def is_complaint(parse_data: Dict[str, Any], intent: str, text: str) -> bool:

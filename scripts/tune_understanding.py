@@ -186,7 +186,7 @@ def out_of_fold(texts: List[str], labels: np.ndarray, args) -> Dict[str, Tuple[L
 
 
 def figures(parses: List[dict], labels: np.ndarray, catalog) -> Dict[str, float]:
-    from actions.understanding import decide_category
+    from actions.understanding import NO_DECISION, decide_category, opens_complaint
 
     c = Counter()
     for parse, gold in zip(parses, labels):
@@ -196,7 +196,7 @@ def figures(parses: List[dict], labels: np.ndarray, catalog) -> Dict[str, float]
             c["vague_filed"] += decide_category(parse, parse["text"], catalog).category is not None
         elif gold.startswith(PREFIX):
             g = gold[len(PREFIX):]
-            d = decide_category(parse, parse["text"], catalog)
+            d = decide_category(parse, parse["text"], catalog) if opens_complaint(parse, parse["text"]) else NO_DECISION
             c["complaints"] += 1
             c["first"] += d.category == g
             if d.category is None and d.options:
@@ -244,7 +244,7 @@ def decision_table(parses: List[dict], labels: np.ndarray, catalog) -> Dict[str,
     """What the threshold grid needs per complaint, computed once: whether the message is
     classified at all (actions.understanding.is_complaint), the best and second confidence,
     whether the best is right and whether the truth is among the offered options."""
-    from actions.understanding import category_ranking, is_complaint, understanding_settings
+    from actions.understanding import category_ranking, is_complaint, opens_complaint, understanding_settings
 
     k = understanding_settings(catalog)["max_options"]
     rows = []
@@ -253,7 +253,8 @@ def decision_table(parses: List[dict], labels: np.ndarray, catalog) -> Dict[str,
             continue
         intent = parse["intent"]["name"]
         ranking = [r for r in category_ranking(parse) if r["name"] in catalog.categories]
-        classified = intent != "request_human" and is_complaint(parse, intent, parse["text"]) and bool(ranking)
+        classified = intent != "request_human" and opens_complaint(parse, parse["text"]) \
+            and is_complaint(parse, intent, parse["text"]) and bool(ranking)
         g = gold[len(PREFIX):]
         rows.append((classified, ranking[0]["confidence"], ranking[1]["confidence"], ranking[0]["name"] == g,
                      g in [r["name"] for r in ranking[:k]], ranking[0]["name"]))

@@ -130,3 +130,21 @@ def test_resolving_gives_the_conversation_back_to_the_assistant_in_rasa(live_sta
 
     replies = live_stack.say(sender, "thanks, what's the status of my complaint?")
     assert ticket_id in texts(replies) and "resolved" in texts(replies), texts(replies)
+
+
+def test_an_opening_the_classifier_is_unsure_of_is_taken_as_the_complaint(live_stack):
+    """A first message that says what went wrong, but that the classifier is unsure of,
+    starts the complaint: the customer is asked which kind it is, never told "I didn't
+    understand". A message that says nothing ("hmm") is still not understood."""
+    opening = "honestly the whole thing from start to finish has been a joke, the box and the money"
+    sender = new_sender("paths")
+    replies = live_stack.say(sender, opening)
+    assert domain_text("utter_fallback_unclear") not in texts(replies)
+    assert buttons(replies)[-1]["title"] == "Something else", "asked which kind of complaint it is"
+    assert live_stack.only_ticket(sender)["customer_demand"] == opening, "the complaint is recorded in the customer's words"
+    choice = buttons(replies)[0]["payload"]
+    replies = live_stack.say(sender, choice)
+    assert domain_text("utter_fallback_unclear") not in texts(replies) and replies, "the form goes on"
+    assert live_stack.only_ticket(sender)["category"] in choice
+    sender = new_sender("paths")
+    assert domain_text("utter_fallback_unclear") in texts(live_stack.say(sender, "hmm"))

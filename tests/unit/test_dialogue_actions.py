@@ -15,6 +15,7 @@ from actions import context, ticketing
 
 from actions.closure import ActionExplainNextSteps, ActionHandleDisagreement, ActionRecordCallbackChoice, ActionSubmitComplaint
 from actions.complaint import ActionStartComplaint, ValidateComplaintForm, callback_eligible
+from actions.fallback import ActionHandleFallback
 from actions.handoff import ActionFinishHandOff, ActionHandOff, ValidateContactForm
 from actions.form_state import policy_variant
 from actions.questions import ActionAskCategoryChoice, ActionAskFactsConfirmed, ActionAskFactToCorrect
@@ -186,6 +187,41 @@ async def test_disagreement_offers_the_callback_when_the_customer_qualifies(stor
     no_thanks = CollectingDispatcher()
     no = await ActionRecordCallbackChoice().run(no_thanks, make_tracker("no thanks", "deny", {**slots, "ticket_id": ticket["ticket_id"]}), domain)
     assert slot_events(no)["callback_choice"] == "opted_out" and responses(no_thanks)[0] == "utter_callback_declined"
+
+
+# ---- a first message worded like an answer, or that the classifier is unsure of ----------------
+UNSURE_OPENING = {"intent_ranking": [{"name": "nlu_fallback", "confidence": 0.3}, {"name": "complain_billing", "confidence": 0.28},
+                                     {"name": "complain_price", "confidence": 0.27}, {"name": "affirm", "confidence": 0.1}],
+                  **unsure("billing", "price")}
+
+
+async def test_an_unsure_opening_is_handed_to_the_complaint_not_the_fallback(store, dispatcher, domain):
+    text = "you lot took way more than the shelf said"
+    tracker = make_tracker(text, "nlu_fallback", parse=UNSURE_OPENING)
+    assert await ActionHandleFallback().run(dispatcher, tracker, domain) == [{"event": "followup", "timestamp": None, "name": "action_start_complaint"}]
+    assert dispatcher.messages == [], "no 'I didn't understand'"
+    events = await ActionStartComplaint().run(dispatcher, tracker, domain)
+    assert slot_events(events)["category_options"][:2] == ["billing", "price"] and slot_events(events)["customer_demand"] == text
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "complaint_form"}, "no rule follows: the action starts the form"
+
+
+async def test_once_a_complaint_is_under_way_the_fallback_answers_as_before(store, dispatcher, domain):
+    tracker = make_tracker("you lot took way more than the shelf said", "nlu_fallback", {"ticket_id": "C-20261201-0001"}, parse=UNSURE_OPENING)
+    await ActionHandleFallback().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_fallback_unclear"]
+
+
+async def test_a_rule_started_complaint_leaves_the_form_to_its_rule(store, dispatcher, domain):
+    events = await ActionStartComplaint().run(dispatcher, make_tracker("order 4400918 is late", "complain_delivery", parse=sure("delivery")), domain)
+    assert not any(e.get("event") == "followup" for e in events)
+
+
+async def test_a_rejection_as_the_first_message_starts_the_complaint(store, dispatcher, domain):
+    tracker = make_tracker("not acceptable, nobody has sorted my refund", "reject_explanation", parse={
+        "intent_ranking": [{"name": "reject_explanation", "confidence": 0.45}, {"name": "complain_refund_return", "confidence": 0.5}],
+        **sure("refund_return")})
+    assert await ActionHandleDisagreement().run(dispatcher, tracker, domain) == [{"event": "followup", "timestamp": None, "name": "action_start_complaint"}]
+    assert dispatcher.messages == []
 
 
 async def test_a_second_complaint_about_the_same_order_joins_its_ticket(store, dispatcher, domain):

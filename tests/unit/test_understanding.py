@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.understanding import CategoryDecision, decide_category
+from actions.understanding import CategoryDecision, decide_category, opens_complaint
 from bot.catalog import Catalog, load_catalog
 
 
@@ -74,3 +74,29 @@ def test_catalog_rejects_unusable_thresholds(catalog):
 
     with pytest.raises(CatalogError):
         Catalog({**catalog.data, "understanding": {"confidence_floor": 1.5}})
+
+
+@pytest.mark.parametrize("intent, ranking, text, opens", [
+    # unsure of every intent, the categories together far ahead: the complaint itself
+    ("nlu_fallback", {"complain_product_quality": 0.26, "complain_staff_conduct": 0.26, "affirm": 0.1},
+     "honestly the whole thing has been a joke", True),
+    # worded like an answer, but a complaint outweighs it
+    ("deny", {"deny": 0.4, "complain_delivery": 0.35, "complain_refund_return": 0.2}, "no, the parcel never came", True),
+    ("reject_explanation", {"reject_explanation": 0.45, "complain_refund_return": 0.5}, "not acceptable, my refund is late", True),
+    # says nothing, or the answer outweighs the complaint: still not understood
+    ("nlu_fallback", {"affirm": 0.25, "request_human": 0.24, "complain_other": 0.1}, "hmm", False),
+    ("deny", {"deny": 0.9, "complain_delivery": 0.05}, "no not really", False),
+    ("deny", {"deny": 0.3, "complain_delivery": 0.6}, "no", False),
+    # its own rule answers it ("you're welcome"), whatever the complaint share
+    ("thank", {"thank": 0.4, "complain_billing": 0.5}, "thanks for charging me twice", False),
+    ("request_human", {"request_human": 0.4, "complain_billing": 0.5}, "a person about my bill", False),
+    # complaint intents and facts: their rule starts the form
+    ("complain_price", {"complain_price": 0.9}, "cheaper elsewhere", True),
+    ("inform", {"inform": 0.9}, "ORD-4400918", True),
+])
+def test_which_first_messages_open_a_complaint(intent, ranking, text, opens):
+    parse_data = {"intent": {"name": intent, "confidence": max(ranking.values())},
+                  "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking.items()]}
+    if intent == "nlu_fallback":
+        parse_data["intent_ranking"].insert(0, {"name": "nlu_fallback", "confidence": 0.3})
+    assert opens_complaint(parse_data, text) is opens
