@@ -127,7 +127,11 @@ def identifier_view(text: str, spec: FactSpec) -> Tuple[str, Tuple[Span, ...]]:
     view = _GROUPED_AFTER_ORDER.sub(lambda m: _join_groups(m, spec), view)
     spans = [s for _, s in ticket_refs(view, spec)]
     view = blank(view, spans)
-    phones = phone_spans(view, spec.phone_region)
+    # A number the customer introduced as their order's is the order number, even when it
+    # could be dialled ("order number 1234509876" is also a Bedford landline, 01234 509876).
+    ordered = [m.span(1) for m in spec.order_pattern.finditer(view)]
+    phones = [p for p in phone_spans(view, spec.phone_region)
+              if not any(p[0] < end and start < p[1] for start, end in ordered)]
     return blank(view, phones), tuple(spans + phones)
 
 

@@ -35,6 +35,14 @@ def spec():
     ("order number 551 2093", "ORD-5512093"),
     ("so the order number is um 5 5 1 2 0 9 3", "ORD-5512093"),
     ("call me on 07700900123, the order is ORD-5512390", "ORD-5512390"),
+    # ten digits introduced as the order's, though they could be dialled (01234 509876)
+    ("my order number is 1234509876", "ORD-1234509876"),
+    ("Order No: 1234509876, still nothing", "ORD-1234509876"),
+    ("order no. 12345 09876 still not here", "ORD-1234509876"),
+    # in brackets, and after two words that name it
+    ("my order (10293847) is late", "ORD-10293847"),
+    ("the order reference number is 10293847.", "ORD-10293847"),
+    ("order ref no 4400918 came broken", "ORD-4400918"),
 ])
 def test_an_order_number_is_read(text, expected, spec):
     reading = read_order_ids(text, spec)
@@ -53,6 +61,8 @@ def test_an_order_number_is_read(text, expected, spec):
     "any update on C-20261119-0042?",  # a ticket reference
     "order date 2023-03-03",  # a date
     "order 44009 arrived broken",  # too short
+    "call me on 01234 509876 about my order",  # a landline, not introduced as the order's
+    "my order is late, ring 01234509876",
 ])
 def test_no_order_number_where_none_is_stated(text, spec):
     assert read_order_ids(text, spec, answering=True).status == NONE
