@@ -17,13 +17,13 @@ FALLBACK = "nlu_fallback"
 REQUEST_HUMAN = "request_human"
 # Intents after which the text may still carry a complaint worth classifying: the classifier
 # heard mostly facts ("ORD-4400918 arrived broken") or was unsure of everything.
-MAYBE_COMPLAINT = {"inform", "nlu_fallback"}
+MAYBE_COMPLAINT = {"inform", FALLBACK}
 # Intents that only answer a question. Before any complaint they answer nothing and no rule
 # takes them: unsure of everything (nlu_fallback), "no, it never came" (deny), "yes, my parcel
 # is late" (affirm), "not acceptable, nobody has sorted my return" (reject). The dialogue gives
 # them to the fallback or the disagreement, which start the complaint when it outweighs the
 # rest, instead of saying "I didn't understand" to one (opens_complaint).
-ANSWER_INTENTS = {"nlu_fallback", "deny", "affirm", "reject_explanation"}
+ANSWER_INTENTS = {FALLBACK, "deny", "affirm", "reject_explanation"}
 # Intents whose rule itself starts the complaint form (data/rules/complaint.yml).
 RULE_STARTED = {"inform"}
 
@@ -101,18 +101,17 @@ def opens_complaint(parse_data: Dict[str, Any], text: str) -> bool:
     other intent is answered by its own rule (greeting, thanks, a ticket's status), so it
     opens none. scripts/evaluate_heldout.py counts a held-out complaint as classified only
     when this holds, as the dialogue does."""
-    intent = ((parse_data.get("intent") or {}).get("name")) or ""
-    if intent.startswith(PREFIX) or intent in RULE_STARTED:
+    if started_by_rule(parse_data):
         return True
+    intent = ((parse_data.get("intent") or {}).get("name")) or ""
     if intent not in ANSWER_INTENTS or not describes_problem(text):
         return False
     # The complaint intents together outweigh every other intent (nlu_fallback is only the
     # classifier's doubt): "hmm" or "ok so" stay not understood.
     ranking = parse_data.get("intent_ranking") or []
-    mass = sum(r["confidence"] for r in ranking if (r.get("name") or "").startswith(PREFIX))
     rival = max((r["confidence"] for r in ranking
                  if not (r.get("name") or "").startswith(PREFIX) and r.get("name") != FALLBACK), default=0.0)
-    return mass > rival
+    return complaint_mass(ranking) > rival
 
 
 def started_by_rule(parse_data: Dict[str, Any]) -> bool:
@@ -134,9 +133,12 @@ def is_complaint(parse_data: Dict[str, Any], intent: str, text: str) -> bool:
         return False
     if intent in MAYBE_COMPLAINT:
         return True
-    ranking = parse_data.get("intent_ranking") or []
-    mass = sum(r["confidence"] for r in ranking if (r.get("name") or "").startswith(PREFIX))
-    return mass > ((parse_data.get("intent") or {}).get("confidence") or 0.0)
+    return complaint_mass(parse_data.get("intent_ranking") or []) > ((parse_data.get("intent") or {}).get("confidence") or 0.0)
+
+
+def complaint_mass(ranking: List[Dict[str, Any]]) -> float:
+    """The complaint intents' confidence together (nine categories split a complaint's)."""
+    return sum(r["confidence"] for r in ranking if (r.get("name") or "").startswith(PREFIX))
 
 
 DEFAULTS = {"confidence_floor": 0.5, "margin": 0.1, "max_options": 3}
