@@ -99,8 +99,13 @@ def parse_phone(text: str, region: str) -> Optional[str]:
     return None
 
 
-# "order number 551 2093": a number read out in groups after the word order.
-_GROUPED_AFTER_ORDER = re.compile(r"(?i)(\bord(?:er)?\b[^\d\n]{0,24}?)(\d{1,5}(?: \d{1,5}){1,4})(?![\d.,\-/])")
+# "order number 551 2093", "order 1234-509-876": a number read out or typed in groups
+# after the word order (one kind of separator throughout).
+_GROUPED_AFTER_ORDER = re.compile(
+    r"(?i)(\bord(?:er)?\b[^\d\n]{0,24}?)(\d{1,5}(?:(?: \d{1,5}){1,4}|(?:-\d{1,5}){1,4}))(?![\d\-/]|[.,]\d)")
+# "order on 12-11-2026", "order from 3 11 26" or "order date 2023-03-03" is a date, not an
+# order number in groups.
+_DATE_GROUPS = re.compile(r"(\d{1,2})[ \-](\d{1,2})[ \-](?:\d{2}|\d{4})|(?:19|20)\d{2}[ \-](\d{1,2})[ \-](\d{1,2})")
 # "£1234567" or "1234567.00" is a price, whatever its length.
 _PRICE = re.compile(r"(?i)(?:[£$€]|\b(?:gbp|usd|eur))\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*\.\d{2}\b|\b\d[\d,]*\s?(?:pounds?|quid|dollars?|euros?)\b")
 # A digit run glued to letters is a model or part number (WH-1000XM5, HX-1234567).
@@ -109,9 +114,19 @@ _GLUED_AFTER = re.compile(r"^[\-/]?[A-Za-z]")
 
 
 def _join_groups(match: re.Match, spec: FactSpec) -> str:
-    digits = match.group(2).replace(" ", "")
+    if _looks_like_date(match.group(2)):
+        return match.group(0)
+    digits = re.sub(r"[ \-]", "", match.group(2))
     lo, hi = _order_length(spec)
     return match.group(1) + digits if lo <= len(digits) <= hi else match.group(0)
+
+
+def _looks_like_date(groups: str) -> bool:
+    found = _DATE_GROUPS.fullmatch(groups)
+    if not found:
+        return False
+    first, second = (int(g) for g in (found.groups()[:2] if found.group(1) else found.groups()[2:]))
+    return (1 <= first <= 31 and 1 <= second <= 12) or (1 <= first <= 12 and 1 <= second <= 31)
 
 
 def _order_length(spec: FactSpec) -> Tuple[int, int]:

@@ -43,6 +43,9 @@ def spec():
     ("my order (10293847) is late", "ORD-10293847"),
     ("the order reference number is 10293847.", "ORD-10293847"),
     ("order ref no 4400918 came broken", "ORD-4400918"),
+    # typed in dash-separated groups
+    ("order 1234-509-876 never came", "ORD-1234509876"),
+    ("my order number is 4400-918, still waiting", "ORD-4400918"),
 ])
 def test_an_order_number_is_read(text, expected, spec):
     reading = read_order_ids(text, spec)
@@ -60,6 +63,9 @@ def test_an_order_number_is_read(text, expected, spec):
     "my HX-1234567 shaver",
     "any update on C-20261119-0042?",  # a ticket reference
     "order date 2023-03-03",  # a date
+    "order placed 12-11-2026 still not here",  # a day-first date in groups, not an order number
+    "order from 3 11 26 never came",
+    "my order on 12 11 2026 never came",
     "order 44009 arrived broken",  # too short
     "call me on 01234 509876 about my order",  # a landline, not introduced as the order's
     "my order is late, ring 01234509876",
