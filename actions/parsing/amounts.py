@@ -45,13 +45,18 @@ def _patterns(decimal: str, group: str):
     d, g = re.escape(decimal), re.escape(group)
     num = rf"(?P<num>\d{{1,3}}(?:{g}\d{{3}})+(?:{d}\d{{1,2}})?|\d+(?:{d}\d{{1,2}})?)"
     plain = num.replace("(?P<num>", "(?:", 1)
+    # Next to a currency sign or word, "45,50" is 45.50 written with a decimal comma, as much
+    # of Europe writes it ("1,299" is still a thousands group: that alternative comes first).
+    money_num = num.replace(rf"|\d+(?:{d}", rf"|\d+{g}\d{{2}}(?![\d{g}])|\d+(?:{d}", 1)
     lead = r"(?<![A-Za-z\d\-/.,])"
     words = "|".join(sorted((re.escape(w) for w in _WORDS), key=len, reverse=True))
     symbols = "|".join(re.escape(s) for s in sorted(_SYMBOLS, key=len, reverse=True))
     minor = r"(?:\s+(?:and\s+)?(?P<minor>\d{1,2})(?:\s*(?:p|pence|cents?))?(?![\d.,]))?"
     return {
-        "before": re.compile(rf"(?i)(?P<sym>{symbols})\s?{num}(?P<k>\s?k\b)?(?![\d])"),
-        "after": re.compile(rf"(?i){lead}{num}(?P<k>\s?k)?\s?(?P<word>{words})\b{minor}"),
+        "before": re.compile(rf"(?i)(?P<sym>{symbols})\s?{money_num}(?P<k>\s?k\b)?(?![\d])"),
+        # "30 quid", "30-odd quid", "30ish pounds", "45,50 €"
+        "after": re.compile(rf"(?i){lead}{money_num}(?P<k>\s?k)?(?:[\s\-]?(?:odd|ish))?\s?"
+                            rf"(?:(?P<word>{words})\b|(?P<sym>[£$€])(?!\s?\d))(?(word){minor}|)"),
         "slang": re.compile(rf"(?i)\b(?:(?P<count>\d+)|an?)\s+(?P<slang>{'|'.join(_SLANG)})s?\b"),
         # "paid 1.2k": thousands said with k count after a money word too
         "context": re.compile(rf"(?i)\b{_STRONG}{_FILLER}\s+{lead}(?:(?P<major>\d{{1,4}})\s(?P<cents>\d{{2}})(?!\d)|{num}(?P<k>k)?)(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
@@ -66,6 +71,8 @@ def _is_year(view: str, match: re.Match) -> bool:
 
 
 def _value(raw: str, spec: FactSpec) -> Optional[Decimal]:
+    if re.fullmatch(rf"\d+{re.escape(spec.group_symbol)}\d{{2}}", raw):
+        raw = raw.replace(spec.group_symbol, spec.decimal_symbol)  # a decimal comma (see money_num)
     amount = Price.fromstring(raw, decimal_separator=spec.decimal_symbol).amount
     return Decimal(amount) if amount is not None else None
 
@@ -90,8 +97,8 @@ def _money(match: re.Match, kind: str, spec: FactSpec) -> Optional[Money]:
             currency = _SYMBOLS[groups["sym"].lower()]
         elif word:
             currency = _WORDS[word]
-            if word in ("p", "pence"):
-                value /= 100
+            if word in ("p", "pence") and spec.decimal_symbol not in groups["num"]:
+                value /= 100  # "99p"; but "49.99p" is how many write £49.99
             elif groups.get("minor"):
                 value += Decimal(groups["minor"]) / 100  # "49 pounds 99"
     try:

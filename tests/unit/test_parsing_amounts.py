@@ -41,6 +41,16 @@ from actions.parsing import AMBIGUOUS, NONE, ONE, Money, parse_amount, read_amou
     ("card ending 4242 was charged £19.99", 19.99, "GBP"),
     ("ord 77120934, paid £1,299 on 14/02/2024", 1299.0, "GBP"),
     ("charged £499.99 twice", 499.99, "GBP"),
+    # pence written after pounds, roughly stated amounts, decimal commas, a sign after the number
+    ("it was £49.99p", 49.99, "GBP"),
+    ("paid 49.99p for it", 49.99, "GBP"),
+    ("charged me like 30 odd quid", 30.0, "GBP"),
+    ("a 30-odd quid delivery charge", 30.0, "GBP"),
+    ("about 30ish pounds", 30.0, "GBP"),
+    ("they charged me £12,50", 12.5, "GBP"),
+    ("paid 45,50 € for it", 45.5, "EUR"),
+    ("the charger cost 45€", 45.0, "EUR"),
+    ("I bought 2 £45 kettles", 45.0, "GBP"),  # the count before a sign is not money
 ])
 def test_a_stated_amount_is_read_with_its_currency(text, amount, currency):
     reading = read_amounts(text)

@@ -47,6 +47,11 @@ TODAY = date(2026, 11, 22)  # a Sunday
     # a day of the month alone: the latest one up to today
     ("no, it was the 5th", "2026-11-05"),
     ("bought it on the 31st", "2026-10-31"),
+    ("bought on 14th", "2026-11-14"),
+    ("ordered on 2nd and it came on 9th", "2026-11-02"),
+    # "a week last Friday" (British) and "Friday before last": a week before last Friday
+    ("bought it a week last Friday", "2026-11-13"),
+    ("ordered it Friday before last", "2026-11-13"),
 ])
 def test_a_stated_date_is_read(text, expected):
     assert parse_date(text, TODAY) == expected
@@ -59,6 +64,11 @@ def test_a_stated_date_is_read(text, expected):
     "sometime last year",
     "two months ago",
     "a couple of days ago",
+    # roughly: no day is named, so it is asked for rather than recorded wrong
+    "ordered over a week ago",
+    "I ordered it about 3 days ago",
+    "ordered a fortnight ago or so",
+    "it only worked on 2nd attempt",
     "I may 2 have the wrong one",  # the verb, not the month
     "I sat waiting all day",  # not Saturday
     "please sort this out today",  # when they want it, not when they bought it
