@@ -24,7 +24,7 @@ from actions.handoff import hand_off
 from actions.retried_turn import ticket_of_failed_turn
 from actions.parsing import extract_facts, parse_phone
 from actions.signals import message_emotion, overall_emotion, risk_flags
-from actions.understanding import CategoryDecision, category_ranking, decide_category, started_by_rule
+from actions.understanding import CategoryDecision, category_ranking, complaint_mass, decide_category, started_by_rule
 from bot.tickets.model import FACT_UNAVAILABLE, Actor, CallbackState, HistoryAction, Status, iso, issue_key, record
 
 
@@ -255,6 +255,12 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
             return None  # nothing classified it, or it answers "I don't have it"
         if len(words_of(text)) < 4:
             return None  # "refund please" answers the question; a new complaint says more
+        latest = tracker.latest_message or {}
+        if intent_of(tracker) == "inform" and complaint_mass(latest.get("intent_ranking") or []) <= (
+                (latest.get("intent") or {}).get("confidence") or 0.0):
+            # An answer that missed ("sometime last year I think"): the facts' intent outweighs
+            # all complaint intents together, so it is asked again, not taken for a new complaint.
+            return None
         if decision.category == current or (decision.category is None and current in decision.options):
             return None
         restart = {"facts_confirmed": None, "facts_disputed": False, "fact_to_correct": None, "remedy_choice": None,

@@ -107,6 +107,21 @@ async def test_a_new_complaint_mid_flow_reclassifies(store, dispatcher, domain):
     assert result["explanation_response"] is None and result["facts_confirmed"] is None  # the new policy will be said
 
 
+async def test_an_answer_that_missed_is_asked_again_not_taken_for_a_new_complaint(store, dispatcher, domain):
+    """"sometime last year I think" at the date question: the classifier hears facts (inform)
+    far more than any complaint, though its category classifier, asked, would still rank some."""
+    slots = {"category": "repair_warranty", "sub_reason": "warranty_claim", "product": "laptop",
+             "customer_demand": "my laptop repair under warranty was refused"}
+    text = "sometime last year I think"
+    parse = {**unsure("staff_conduct", "other", "product_quality"), "intent": {"name": "inform", "confidence": 0.92},
+             "intent_ranking": [{"name": "inform", "confidence": 0.92}, {"name": "complain_other", "confidence": 0.02},
+                                {"name": "complain_staff_conduct", "confidence": 0.01}]}
+    tracker = make_tracker(text, "inform", {**slots, "purchase_date": text}, requested_slot="purchase_date", parse=parse)
+    result = await ValidateComplaintForm().validate_purchase_date(text, dispatcher, tracker, domain)
+    assert result["purchase_date"] is None and "category" not in result  # the same complaint, the date asked again
+    assert responses(dispatcher) == ["utter_invalid_purchase_date"]
+
+
 async def test_the_second_explanation_follows_only_a_refusal(store, dispatcher, domain):
     """Same angry customer, same eligible category: within 30 days nothing is refused (we
     replace or refund), so no callback "to explain the decision" is offered; inside the
