@@ -24,7 +24,7 @@ from actions.handoff import hand_off
 from actions.retried_turn import ticket_of_failed_turn
 from actions.parsing import extract_facts, parse_phone
 from actions.signals import message_emotion, overall_emotion, risk_flags
-from actions.understanding import CategoryDecision, category_ranking, complaint_mass, decide_category, started_by_rule
+from actions.understanding import FACTS_INTENT, CategoryDecision, category_ranking, complaint_outweighs_intent, decide_category, started_by_rule
 from bot.tickets.model import FACT_UNAVAILABLE, Actor, CallbackState, HistoryAction, Status, iso, issue_key, record
 
 
@@ -246,7 +246,7 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
         text = text_of(tracker)
         if intent_of(tracker) in DENY and yes_or_no(text) is None and not text.startswith("/"):
             # "No, it's about the charge": the "no" won the intent, the rest says what it's about.
-            confident = classified_category({**tracker.latest_message, "intent": {"name": "inform"}}, text, cat)
+            confident = classified_category({**tracker.latest_message, "intent": {"name": FACTS_INTENT}}, text, cat)
             decision = CategoryDecision(confident) if confident else decision
         current = tracker.get_slot("category")
         if (decision.category is None and not decision.options) or decision.unclear:
@@ -255,9 +255,7 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
             return None  # nothing classified it, or it answers "I don't have it"
         if len(words_of(text)) < 4:
             return None  # "refund please" answers the question; a new complaint says more
-        latest = tracker.latest_message or {}
-        if intent_of(tracker) == "inform" and complaint_mass(latest.get("intent_ranking") or []) <= (
-                (latest.get("intent") or {}).get("confidence") or 0.0):
+        if intent_of(tracker) == FACTS_INTENT and not complaint_outweighs_intent(tracker.latest_message or {}):
             # An answer that missed ("sometime last year I think"): the facts' intent outweighs
             # all complaint intents together, so it is asked again, not taken for a new complaint.
             return None

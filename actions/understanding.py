@@ -15,9 +15,11 @@ from actions.parsing import describes_problem
 PREFIX = "complain_"
 FALLBACK = "nlu_fallback"
 REQUEST_HUMAN = "request_human"
+# The intent of a message that gives facts (an order number, a date, an answer to a question).
+FACTS_INTENT = "inform"
 # Intents after which the text may still carry a complaint worth classifying: the classifier
 # heard mostly facts ("ORD-4400918 arrived broken") or was unsure of everything.
-MAYBE_COMPLAINT = {"inform", FALLBACK}
+MAYBE_COMPLAINT = {FACTS_INTENT, FALLBACK}
 # Intents that only answer a question. Before any complaint they answer nothing and no rule
 # takes them: unsure of everything (nlu_fallback), "no, it never came" (deny), "yes, my parcel
 # is late" (affirm), "not acceptable, nobody has sorted my return" (reject). The dialogue gives
@@ -25,7 +27,7 @@ MAYBE_COMPLAINT = {"inform", FALLBACK}
 # rest, instead of saying "I didn't understand" to one (opens_complaint).
 ANSWER_INTENTS = {FALLBACK, "deny", "affirm", "reject_explanation"}
 # Intents whose rule itself starts the complaint form (data/rules/complaint.yml).
-RULE_STARTED = {"inform"}
+RULE_STARTED = {FACTS_INTENT}
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,11 @@ def is_complaint(parse_data: Dict[str, Any], intent: str, text: str) -> bool:
         return False
     if intent in MAYBE_COMPLAINT:
         return True
+    return complaint_outweighs_intent(parse_data)
+
+
+def complaint_outweighs_intent(parse_data: Dict[str, Any]) -> bool:
+    """The complaint intents together outweigh the winning intent."""
     return complaint_mass(parse_data.get("intent_ranking") or []) > ((parse_data.get("intent") or {}).get("confidence") or 0.0)
 
 
