@@ -56,8 +56,9 @@ _RELATIVE = re.compile(
     rf"|a\s+week\s+last\s+{_WEEKDAY}|{_WEEKDAY}\s+before\s+last"
     rf"|(?:last|this\s+past|on|this)\s+{_WEEKDAY}|{_WEEKDAY_FULL})\b"
 )
-# "over a week ago", "about 3 days ago", "a fortnight ago or so": roughly, so no day is named
-# and the purchase date is asked for rather than recorded wrong (docs/design.md#precise-facts).
+# "over a week ago", "about 3 days ago", "a fortnight ago or so": a count of days back said
+# roughly, so no day is named and the purchase date is asked for rather than recorded wrong
+# (docs/design.md#precise-facts). "like yesterday" or "about last Tuesday" still name the day.
 _ROUGHLY_BEFORE = re.compile(r"(?i)\b(?:over|more\s+than|about|around|roughly|nearly|almost|at\s+least|approx(?:imately)?"
                              r"|maybe|probably|under|less\s+than|like|some)\s+$")
 _ROUGHLY_AFTER = re.compile(r"(?i)^(?:\s+or\s+so|\s*-?ish|\s+or\s+(?:two|three|more|\d+))\b")
@@ -213,7 +214,8 @@ def _found(view: str, today: date) -> List[Tuple[date, Tuple[int, int]]]:
     view = blank(view, day_only)  # "Monday 23rd" is the 23rd, not also last Monday
     rough = []
     for match in _RELATIVE.finditer(view):
-        if _ROUGHLY_BEFORE.search(view[:match.start()]) or _ROUGHLY_AFTER.search(view[match.end():]):
+        counted_back = match.group(0).lower().endswith("ago")
+        if counted_back and (_ROUGHLY_BEFORE.search(view[:match.start()]) or _ROUGHLY_AFTER.search(view[match.end():])):
             rough.append(match.span())
             continue
         day = _relative(match.group(0), today)

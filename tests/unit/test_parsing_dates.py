@@ -52,6 +52,7 @@ TODAY = date(2026, 11, 22)  # a Sunday
     # "a week last Friday" (British) and "Friday before last": a week before last Friday
     ("bought it a week last Friday", "2026-11-13"),
     ("ordered it Friday before last", "2026-11-13"),
+    ("I bought it like yesterday", "2026-11-21"),  # a filler, not a rough count of days
 ])
 def test_a_stated_date_is_read(text, expected):
     assert parse_date(text, TODAY) == expected
