@@ -37,16 +37,21 @@ _FORMS = [
     re.compile(rf"(?i)\b(?:{_WEEKDAY},?\s+)?(?:the\s+)?{_DAY}(?:\s+of)?\s+{_MONTH}{_YEAR}?\b"),
     re.compile(rf"(?i)\b(?:{_WEEKDAY},?\s+)?{_MONTH}\s+(?:the\s+)?{_DAY}\b{_YEAR}?"),
     # "on 21/10": a day and month without a year only after a word that introduces a date.
-    re.compile(r"(?i)(?:(?<=\bon )|(?<=\bdated )|(?<=\bfrom )|(?<=\bbought )|(?<=\bordered )|(?<=\bpurchased )"
-               r"|(?<=\bpaid )|(?<=\bdelivered )|(?<=\barrived )|(?<=\breturned ))(?P<day>\d{1,2})/(?P<month>\d{1,2})(?![\d/])"),
+    re.compile(r"(?i)(?:(?<=\bon )|(?<=\bon the )|(?<=\bof the )|(?<=\bdated )|(?<=\bfrom )|(?<=\bsince )|(?<=\bbought )"
+               r"|(?<=\bordered )|(?<=\bpurchased )|(?<=\bpaid )|(?<=\bdelivered )|(?<=\barrived )|(?<=\breturned ))"
+               r"(?P<day>\d{1,2})/(?P<month>\d{1,2})(?![\d/])"),
+    # "on 18.11": dotted without a year only right after "on" or "dated" ("paid 18.11" is money),
+    # and only as a day and a month ("on 10.30" is a time).
+    re.compile(r"(?i)(?:(?<=\bon )|(?<=\bon the )|(?<=\bdated ))(?P<day>[12]\d|3[01]|0?[1-9])\.(?P<month>1[0-2]|0?[1-9])(?!\.?\d)"),
 ]
 # "on the 2nd", "it was the 5th": a day of the month, the latest one up to today. Only
 # after words that introduce a date, or alone as the whole answer ("the 2nd time" is not).
+# After a weekday the ordinal may be left off ("Wednesday 18"), never the weekday read alone.
 _DAY_ONLY = re.compile(
     rf"(?i)(?:\b(?:on|was|from|since|it's|its|is)\s+the\s+|\b(?:on|bought|ordered|purchased|paid)\s+(?:on\s+)?(?:the\s+)?"
-    rf"|^\s*(?:the\s+)?|\b{_WEEKDAY_FULL},?\s+(?:the\s+)?)"
-    r"(?P<day>[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)\b"
-    r"(?!\s+(?:time|floor|call|attempt|one|item|person|day|week|month|year)s?\b)(?=\s*(?:$|[^\s/\d]))"
+    rf"|^\s*(?:the\s+)?|(?P<weekday>\b{_WEEKDAY}\.?,?\s+(?:the\s+)?))"
+    r"(?P<day>[12]\d|3[01]|0?[1-9])(?(weekday)(?:st|nd|rd|th)?|(?:st|nd|rd|th))\b(?![:.]\d)(?(weekday)(?!\s+of\b))"
+    r"(?!\s+(?:time|floor|call|attempt|one|item|person|day|week|month|year|am|pm|hour|min|minute)s?\b)(?=\s*(?:$|[^\s/\d]))"
 )
 # Relative days dateparser counts from today. "last year" or "two months ago" name no
 # day, so they can't decide a 30-day return or a 2-year warranty and are asked again.
@@ -75,12 +80,19 @@ _EVENT_CUES = re.compile(r"(?i)\b(?:charged|debited|taken)\b")
 # 3 Nov" a visit to buy, not a delivery.
 _DELIVERY_CUES = re.compile(
     r"(?i)\b(?:arrived|arrive|arriving|delivered|came(?!\s+(?:in|into|to)\s+(?:store|the\s+store|the\s+shop|your|on|and)\b)"
-    r"|turned\s+up|due|expected|promised|dispatched|shipped|received|visited)\b"
+    r"|turned\s+up|due|expected|promised|dispatched|shipped|received|visited"
+    # ... however it is said: "it reached me", "landed", "showed up", "got here", "was left at the
+    # door", "handed to my neighbour", "picked it up", "meant to come", "out for delivery".
+    r"|reach(?:ed|es)?|landed|(?:showed|rocked|pitched)\s+up|got\s+here|handed"
+    r"|left\s+(?:(?:it|them|the\s+\w+)\s+)?(?:on|at|with|outside|by|behind|in)|picked\s+(?:(?:it|them)\s+)?up"
+    r"|(?:meant|supposed)\s+to\s+(?:come|arrive|be)|should\s+have\s+(?:come|arrived|been)|out\s+for\s+delivery)\b"
 )
 # ... but never what happened after it: a return, a refund, a price drop, a breakdown.
 _AFTER_CUES = re.compile(
     r"(?i)\b(?:returned|return|sent\s+(?:(?:it|them|the\s+\w+)\s+)?back|posted\s+(?:it\s+)?back|reduced|dropped|sale|refunded|refund"
-    r"|cancel(?:l)?ed|collected|collection|broke|broken|stopped|failed|fitted|installed|repaired)\b"
+    r"|cancel(?:l)?ed|collected|collection|broke|broken|stopped|failed|fitted|installed|repaired"
+    # a breakdown, in the words customers use for one (verbs: "a faulty kettle I bought" is a purchase)
+    r"|died|packed\s+(?:in|up)|(?:went|gone)\s+(?:kaput|dead|wrong)|spoil(?:t|ed|s)?|conked\s+out|gave\s+up|leaked)\b"
 )
 # ... and contacts with us, whose date never does ("I called yesterday").
 _CONTACT_CUES = re.compile(r"(?i)\b(?:called|rang|phoned|e-?mailed|contacted|complained|reported|chased|spoke|wrote|messaged)\b")

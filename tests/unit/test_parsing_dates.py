@@ -53,6 +53,20 @@ TODAY = date(2026, 11, 22)  # a Sunday
     ("bought it a week last Friday", "2026-11-13"),
     ("ordered it Friday before last", "2026-11-13"),
     ("I bought it like yesterday", "2026-11-21"),  # a filler, not a rough count of days
+    # a short weekday before the day of the month: that day (was read as "last Wednesday")
+    ("bought on Wed 11th", "2026-11-11"),
+    ("ordered Tues 17th", "2026-11-17"),
+    ("bought it on Sat. 14th", "2026-11-14"),
+    ("I buy it on Wednesday 11 already", "2026-11-11"),  # after a weekday, no ordinal needed
+    ("ordered it Friday 10:30 in the morning", "2026-11-20"),  # a time, not the 10th
+    ("bought on Tuesday 3 of them", "2026-11-17"),  # a count, not the 3rd
+    ("got it on the 15th of this month", "2026-11-15"),
+    # day and month without a year, dotted after "on", or slashed after "the"
+    ("I paid on 18.11. and nothing came", "2026-11-18"),
+    ("bought it on the 27/10", "2026-10-27"),
+    ("my order of the 3/11 is still not here", "2026-11-03"),
+    # "brought" is a common slip for "bought", so it is not read as a delivery
+    ("I brought it from your shop on the 3rd", "2026-11-03"),
 ])
 def test_a_stated_date_is_read(text, expected):
     assert parse_date(text, TODAY) == expected
@@ -81,6 +95,8 @@ def test_a_stated_date_is_read(text, expected):
     "version 2.5.1 of the app",
     "the WH-1000XM5 headphones",
     "ring me at 10.30",
+    "call me on 10.30",  # a time, not the 10th of a 30th month
+    "I paid 18.11 for it",  # money, not a date
     "",
 ])
 def test_no_purchase_date_where_none_is_stated(text):
@@ -107,6 +123,11 @@ def test_of_several_dates_the_one_tied_to_buying_is_the_purchase_date(text, boug
     ("it broke on 10 Nov", "2026-11-10"),
     ("the price dropped on 20 Nov", "2026-11-20"),
     ("I returned it on the 3rd of November", "2026-11-03"),
+    # a breakdown in customers' words
+    ("it died on the 10th", "2026-11-10"),
+    ("the washer packed in last Friday", "2026-11-20"),
+    ("it went kaput on 12 Nov", "2026-11-12"),
+    ("the screen spoil last Friday", "2026-11-20"),
 ])
 def test_a_date_of_what_happened_after_buying_is_never_the_purchase_date(text, after):
     # Asked for instead: a return, a price drop or a breakdown says nothing about the warranty.
@@ -120,6 +141,14 @@ def test_a_date_of_what_happened_after_buying_is_never_the_purchase_date(text, a
     "it arrived yesterday",
     "the engineer visited on Monday 23rd",
     "delivery was due on 28/11/2026",
+    # a delivery however it is said
+    "the parcel reach me last Friday",
+    "it finally showed up on the 18th",
+    "it was left on the doorstep on Friday",
+    "handed to my neighbour on 19 Nov",
+    "it was meant to come last Friday",
+    "tracking says out for delivery since Tuesday",
+    "I picked it up from the store on 17th November",
 ])
 def test_a_delivery_date_is_never_recorded_as_the_purchase_date(text):
     # A warranty or a return window counted from the wrong day decides wrongly (seed 003):
