@@ -92,6 +92,28 @@ def _words(text: str) -> List[str]:
     return [w[:-1] if w.endswith("s") and len(w) > 4 else w for w in plain.split()]
 
 
+_WH_START = re.compile(r"^(?:how|what|whats|what's|why|when|where|which|who|if)\b")
+_QUESTION_START = re.compile(rf"{_WH_START.pattern}|^(?:is|are|does|do|will|would|should)\b")
+_REFUSAL = re.compile(r"\b(?:not|no|don'?t|didn'?t|doesn'?t|won'?t|wouldn'?t|never|neither|nor|instead|rather than"
+                      r"|pointless|meaningless|useless|rubbish|insulting|joke)\b")
+
+
+def asks_or_refuses(text: str) -> bool:
+    """A typed reply that asks something or pushes an option away rather than choosing one:
+    a question ("what happens if I say no", a "?" after more than six words) or a negation
+    ("not the voucher", "I didn't pick that", "... is pointless")."""
+    plain = _normalise(text)
+    if _QUESTION_START.match(plain) or ("?" in (text or "") and len(plain.split()) > 6):
+        return True
+    return bool(_REFUSAL.search(plain))
+
+
+def asks_back(text: str) -> bool:
+    """A reply to a yes/no question that is a question of its own ("what happens if I say
+    no?", "why would I want that"): no answer, whatever the classifier heard in it."""
+    return bool(_WH_START.match(_normalise(text)))
+
+
 def match_option(text: str, options: Sequence[Dict[str, str]]) -> Optional[str]:
     """The id of the option a typed answer names: by position, by the option's exact label or
     id, or by the words only that option's label and spoken form share with the answer
@@ -105,6 +127,11 @@ def match_option(text: str, options: Sequence[Dict[str, str]]) -> Optional[str]:
     for option in options:
         if plain in (_normalise(option.get("label", "")), option["id"].replace("_", " ")):
             return option["id"]
+    if asks_or_refuses(text):
+        # "how much would the voucher be?", "refunding the delivery is pointless, could I just
+        # cancel?": the words name an option without choosing it, so nothing is recorded for
+        # the customer and the question is put again.
+        return None
     said = {w for w in _words(text) if w not in _STOP}
     if not said:
         return None

@@ -12,11 +12,13 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context, ticketing
-from actions.answers import YES, yes_or_no
+from actions.answers import YES, asks_back, yes_or_no
 from actions.complaint import callback_eligible
 from actions.fallback import opens_here
-from actions.form_state import policy_known, with_slots
+from actions.form_state import FACT_SLOTS, policy_known, with_slots
+from actions.parsing import extract_facts
 from actions.questions import offer_callback, state_expectations
+from bot.privacy import mask_secrets
 from bot.speech import speakable_order_id
 from bot.tickets.model import Actor, CallbackState, HistoryAction, iso, record
 
@@ -48,6 +50,7 @@ class ActionSubmitComplaint(Action):
             response="utter_complaint_logged", ticket_id=ticket["ticket_id"],
             ticket_spoken=speakable_order_id(ticket["ticket_id"]),
         )
+        recorded = [SlotSet("complaint_recorded", True)]
         callback = ticket["callback"]
         if callback["status"] == CallbackState.OPTED_IN and callback.get("window"):
             start = datetime.fromisoformat(callback["window"]["start"]).astimezone(context.catalog().tz)
@@ -59,8 +62,17 @@ class ActionSubmitComplaint(Action):
             )
         elif callback["status"] == CallbackState.OPTED_OUT:
             dispatcher.utter_message(response="utter_callback_declined")
+        if tracker.get_slot("explanation_response") == "rejected" and callback["status"] == CallbackState.NOT_OFFERED:
+            # The customer said no to the policy and no callback qualifies: say plainly that the
+            # decision stands and put a person one step away, as for a "no" after the record
+            # (ActionHandleDisagreement), instead of a bare "anything else?".
+            record(ticket, Actor.CUSTOMER, HistoryAction.REJECTED_EXPLANATION, at=context.now())
+            await ticketing.save(ticket)
+            dispatcher.utter_message(response="utter_decision_stands", ticket_id=ticket["ticket_id"],
+                                     buttons=context.catalog().buttons("decision_stands"))
+            return recorded
         dispatcher.utter_message(response="utter_anything_else")
-        return []
+        return recorded
 
 
 async def _own_ticket(tracker: Tracker, rewrite: bool = False) -> Optional[Dict[str, Any]]:
@@ -72,6 +84,39 @@ async def _own_ticket(tracker: Tracker, rewrite: bool = False) -> Optional[Dict[
         mine = await store.find(conversation_id=tracker.sender_id, limit=1)
         ticket = mine[0] if mine else None
     return ticket
+
+
+class ActionAddToComplaint(Action):
+    """What a customer writes once the complaint is recorded and that reads like a complaint or
+    facts ("found the order number, ORD-2290117", "wait, I want it back on my card", "you
+    don't have my e-mail") belongs to that complaint (data/rules/complaint.yml): it goes on the
+    ticket, word for word in its history and its transcript, with any fact the ticket still
+    lacks, and the customer is told so, with "It's a new problem" one click away. Opening a
+    second complaint instead asked again for facts already given, stated a guessed category's
+    policy and left the customer with two references for one problem."""
+
+    def name(self) -> Text:
+        return "action_add_to_complaint"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        ticket = await ticketing.owned_ticket(tracker, tracker.get_slot("ticket_id"), rewrite=True)
+        if ticket is None:  # nothing of this conversation's to add to: a complaint like any other
+            return [SlotSet("complaint_recorded", False), FollowupAction("action_start_complaint")]
+        cat = context.catalog()
+        text = tracker.latest_message.get("text") or ""
+        new = extract_facts(text, cat, context.today(cat))
+        events: List[EventType] = [SlotSet(name, value) for name, value in new.items()
+                                   if name in FACT_SLOTS and tracker.get_slot(name) in (None, "")]
+        events.append(SlotSet("added_message", {key: tracker.latest_message.get(key) for key in
+                                                ("text", "intent", "intent_ranking", "entities", "complaint_category")}))
+        tracker = with_slots(tracker, events)
+        record(ticket, Actor.CUSTOMER, HistoryAction.ADDED_BY_CUSTOMER, note=mask_secrets(text)[:ticketing.MAX_TEXT], at=context.now())
+        await ticketing.save(ticketing.sync_ticket(ticket, tracker))
+        category = cat.category(ticket.get("category") or tracker.get_slot("category"))
+        dispatcher.utter_message(response="utter_added_to_complaint", ticket_id=ticket["ticket_id"],
+                                 about=category.get("in_plain_words") or category.get("label") or "your complaint",
+                                 buttons=cat.buttons("added_to_complaint"))
+        return events
 
 
 class ActionExplainNextSteps(Action):
@@ -157,6 +202,11 @@ class ActionRecordCallbackChoice(Action):
         if ticket is None or (ticket.get("callback") or {}).get("status") != CallbackState.OFFERED:
             # A yes or no after "the decision stands" answers "anything else?", not a callback.
             dispatcher.utter_message(response="utter_how_can_help" if answer == YES else "utter_goodbye")
+            return []
+        if asks_back(tracker.latest_message.get("text") or ""):
+            # "what happens if I say no?" is a question, not a no: answered, and offered again.
+            dispatcher.utter_message(response="utter_callback_explained")
+            await offer_callback(dispatcher, tracker)
             return []
         decided = SlotSet("callback_decided_at", iso(context.now()))
         if answer == YES:

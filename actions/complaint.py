@@ -3,6 +3,7 @@
 questions are asked in actions/questions.py; the close in actions/closure.py."""
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 from typing import Any, Dict, List, Optional, Text
 
@@ -13,7 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import context, ticketing
 from actions.answers import (
-    NO, YES, match_option, match_window, ordinal_pick, says_unavailable, yes_or_no,
+    NO, YES, asks_back, match_option, match_window, ordinal_pick, says_unavailable, yes_or_no,
 )
 from actions.form_state import (
     AFFIRM, DENY, FACT_SLOTS, FORM_SLOTS, intent_of, policy_known, policy_variant, text_of, with_slots, words_of,
@@ -24,7 +25,7 @@ from actions.handoff import hand_off
 from actions.retried_turn import ticket_of_failed_turn
 from actions.parsing import extract_facts, parse_phone
 from actions.signals import message_emotion, overall_emotion, risk_flags
-from actions.understanding import FACTS_INTENT, CategoryDecision, category_ranking, complaint_outweighs_intent, decide_category, started_by_rule
+from actions.understanding import FACTS_INTENT, NEW_COMPLAINT, CategoryDecision, category_ranking, complaint_outweighs_intent, decide_category, started_by_rule
 from bot.tickets.model import FACT_UNAVAILABLE, Actor, CallbackState, HistoryAction, Status, iso, issue_key, record
 
 
@@ -81,6 +82,9 @@ class ActionStartComplaint(Action):
         return "action_start_complaint"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        if intent_of(tracker) == NEW_COMPLAINT:
+            # "It's a new problem": the message just added to the recorded complaint opens its own.
+            tracker = _as_if_said(tracker, tracker.get_slot("added_message"))
         events = await self._start(dispatcher, tracker)
         # A hand-off (a pause, or its contact form) or the fallback's answer goes first.
         if started_by_rule(tracker.latest_message) or any(e.get("event") in ("followup", "pause") for e in events):
@@ -91,7 +95,8 @@ class ActionStartComplaint(Action):
         cat = context.catalog()
         text = text_of(tracker)
         retried = ticket_of_failed_turn(tracker)  # before the reset below clears `ticket_id`
-        events: List[EventType] = [SlotSet(name, None) for name in FORM_SLOTS + ("ticket_id", "category", "sub_reason", "customer_demand")]
+        events: List[EventType] = [SlotSet(name, None) for name in FORM_SLOTS + (
+            "ticket_id", "category", "sub_reason", "customer_demand", "complaint_recorded", "added_message")]
         tracker = with_slots(tracker, events)
         if bad_input_kind(text) in ("gibberish", "emoji", "empty", "language"):
             # "asdf qwrtz" may land on a complaint intent: it is still no complaint. The fallback
@@ -125,6 +130,15 @@ class ActionStartComplaint(Action):
             tracker = with_slots(tracker, events)
             return events + await hand_off(dispatcher, tracker, "high risk: " + ", ".join(sorted(urgent)))
         return events
+
+
+def _as_if_said(tracker: Tracker, message: Optional[Dict[str, Any]]) -> Tracker:
+    """The tracker with `message` (text and parse data) as the latest message."""
+    if not message:
+        return tracker
+    again = copy.copy(tracker)
+    again.latest_message = {**tracker.latest_message, **message}
+    return again
 
 
 async def callback_eligible(tracker: Tracker) -> bool:
@@ -313,6 +327,10 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
     # ---- second-explanation callback ----------------------------------------
     async def validate_callback_choice(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         intent, text = intent_of(tracker), text_of(tracker)
+        if asks_back(text):
+            # "what happens if I say no?": answered, and the offer stands; never taken for a no.
+            dispatcher.utter_message(response="utter_callback_explained")
+            return {"callback_choice": None}
         answer = yes_or_no(text, intent if intent in AFFIRM | DENY else None)
         if answer == YES or intent == "thank":
             choice = CallbackState.OPTED_IN

@@ -24,6 +24,13 @@ from bot.tickets.model import FACT_UNAVAILABLE
 MAX_ASKS = 2
 
 
+def _set_by_an_action(value: Any, tracker: Tracker) -> bool:
+    """The fact was set this turn by an action, from a message it holds (the message added to
+    the recorded complaint, for "It's a new problem"), while the latest message is a button
+    click: no payload states a fact, so there is nothing in the click to read it from again."""
+    return value not in (None, FACT_UNAVAILABLE) and text_of(tracker).startswith("/")
+
+
 class FactAnswers:
     # ---- key facts --------------------------------------------------------------
     def _other_facts(self, text: str, tracker: Tracker, skip: str) -> Dict[str, Any]:
@@ -52,6 +59,8 @@ class FactAnswers:
         return {slot: None, "times_asked": asked}
 
     async def validate_order_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if _set_by_an_action(value, tracker):
+            return {"order_id": value}
         cat = context.catalog()
         text = text_of(tracker)
         order = parse_order_id(text, cat.order_pattern, cat.order_prefix, cat.order_bare_pattern)
@@ -61,6 +70,8 @@ class FactAnswers:
         return {"order_id": order, **self._other_facts(text, tracker, "order_id")}
 
     async def validate_purchase_date(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if _set_by_an_action(value, tracker):
+            return {"purchase_date": value}
         cat = context.catalog()
         text = text_of(tracker)
         day = parse_date(text, context.today(cat))
@@ -69,6 +80,8 @@ class FactAnswers:
         return {"purchase_date": day, **self._other_facts(text, tracker, "purchase_date")}
 
     async def validate_amount(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if _set_by_an_action(value, tracker):
+            return {"amount": value}
         amount = parse_amount(text_of(tracker), require_currency=False)
         if amount is None:
             return await self._not_read("amount", "utter_invalid_amount", dispatcher, tracker)

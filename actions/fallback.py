@@ -12,6 +12,7 @@ from rasa_sdk.events import EventType, FollowupAction, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context
+from actions.answers import NO, yes_or_no
 from actions.handoff import hand_off
 from actions.understanding import opens_complaint
 
@@ -52,6 +53,11 @@ class ActionHandleFallback(Action):
             # A complaint the classifier was unsure of, or one worded as "no, it never came":
             # no question is pending, so it is the complaint itself (docs/design.md#tracking).
             return [FollowupAction("action_start_complaint")]
+        if _ends_the_chat(tracker, domain):
+            # "no thanks, that's all" to "anything else?" asked after any answer (a status, a
+            # callback declined, something added), not only after the record: a goodbye.
+            dispatcher.utter_message(response="utter_goodbye")
+            return []
         cat = context.catalog()
         count = consecutive_fallbacks(tracker.events) + 1
         limit = cat.data.get("handoff", {}).get("max_consecutive_fallbacks", 3)
@@ -65,6 +71,25 @@ class ActionHandleFallback(Action):
             # the turn for prediction, or the same fallback would be predicted again.
             return [UserUtteranceReverted()]
         return []
+
+
+_NOTHING_ELSE = re.compile(r"(?i)\b(?:that'?s (?:all|it|everything)|nothing (?:else|more)|all good|no more|i'?m (?:good|done|fine)"
+                           r"|bye|goodbye|cheers|ta)\b")
+ANYTHING_ELSE = "utter_anything_else"
+
+
+def _ends_the_chat(tracker: Tracker, domain: Dict[Text, Any]) -> bool:
+    """The assistant's last words asked "anything else?" and the customer says no to it."""
+    last = next((e for e in reversed(tracker.events) if e.get("event") == "bot"), None)
+    if last is None:
+        return False
+    asked = {r.get("text") for r in (domain.get("responses") or {}).get(ANYTHING_ELSE, [])}
+    if (last.get("metadata") or {}).get("utter_action") != ANYTHING_ELSE and last.get("text") not in asked:
+        return False
+    text = tracker.latest_message.get("text") or ""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    return (intent in ("deny", "decline_callback", "thank", "goodbye") or yes_or_no(text) == NO
+            or bool(_NOTHING_ELSE.search(text)))
 
 
 def opens_here(tracker: Tracker) -> bool:

@@ -26,8 +26,10 @@ MAYBE_COMPLAINT = {FACTS_INTENT, FALLBACK}
 # them to the fallback or the disagreement, which start the complaint when it outweighs the
 # rest, instead of saying "I didn't understand" to one (opens_complaint).
 ANSWER_INTENTS = {FALLBACK, "deny", "affirm", "reject_explanation"}
+# "It's a new problem" after something was added to the recorded complaint (a button).
+NEW_COMPLAINT = "new_complaint"
 # Intents whose rule itself starts the complaint form (data/rules/complaint.yml).
-RULE_STARTED = {FACTS_INTENT}
+RULE_STARTED = {FACTS_INTENT, NEW_COMPLAINT}
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ class HistoryAction:
     REJECTED_EXPLANATION = "rejected_explanation"
     CATEGORY_CHOSEN = "category_chosen"        # the customer picked it when the assistant asked
     CATEGORY_CORRECTED = "category_corrected"  # the customer changed the one understood
+    ADDED_BY_CUSTOMER = "added_by_customer"    # written after the record; the note is what they wrote
     # by an agent (the agent service)
     CLAIMED = "claimed"
     RESOLVED = "resolved"

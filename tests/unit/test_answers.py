@@ -73,6 +73,30 @@ def test_no_remedy_is_guessed(text):
     assert match_option(text, REMEDIES) is None
 
 
+@pytest.mark.parametrize("text", [
+    # a question about an option is not a choice of it
+    "how much would the voucher be then?",
+    "what happens if I take the voucher",
+    "would the refund of the delivery go back on my card?",
+    # nor is an option pushed away
+    "Delivery was free, so refunding it is meaningless. Could I simply cancel and have the £34.99 refunded?",
+    "not the voucher",
+    "i didnt pick the voucher",
+    "a voucher is no use to me",
+])
+def test_an_option_asked_about_or_refused_is_not_chosen(text):
+    assert match_option(text, REMEDIES) is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("can i have the voucher?", "voucher_10"),
+    ("voucher?", "voucher_10"),
+    ("I'd rather have the refund of the delivery", "refund_delivery_fee"),
+])
+def test_a_short_request_for_an_option_is_still_a_choice(text, expected):
+    assert match_option(text, REMEDIES) == expected
+
+
 def window(day, start, end):
     return {"start": datetime(2026, 12, day, start, tzinfo=LONDON).isoformat(),
             "end": datetime(2026, 12, day, end, tzinfo=LONDON).isoformat(), "title": f"{day} {start}"}

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context, ticketing
 
-from actions.closure import ActionExplainNextSteps, ActionHandleDisagreement, ActionRecordCallbackChoice, ActionSubmitComplaint
+from actions.closure import ActionAddToComplaint, ActionExplainNextSteps, ActionHandleDisagreement, ActionRecordCallbackChoice, ActionSubmitComplaint
 from actions.complaint import ActionStartComplaint, ValidateComplaintForm, callback_eligible
 from actions.fallback import ActionHandleFallback
 from actions.handoff import ActionFinishHandOff, ActionHandOff, ValidateContactForm
@@ -181,6 +181,33 @@ async def test_continued_disagreement_is_a_rejection_not_a_misunderstanding(stor
     assert saved["exemption_evidence"] is True and saved["history"][-1]["action"] == "rejected_explanation"
 
 
+async def test_a_policy_rejected_in_the_form_with_no_callback_to_offer_is_answered(store, dispatcher, domain):
+    """'No, 8 days is not acceptable' at "is it acceptable to you?" for a category without the
+    second explanation: the complaint is recorded AND the customer hears that the decision
+    stands, with a person one click away, not a bare "anything else?" as if they had agreed."""
+    ticket = new_ticket("C-20261201-0005", "conv-1", "web")
+    ticket["category"] = "billing"
+    await store.save(ticket)
+    tracker = make_tracker("no, eight days to get my own money back is not acceptable", "reject_explanation",
+                           {"ticket_id": ticket["ticket_id"], "category": "billing", "sub_reason": "double_charge",
+                            "order_id": "ORD-5510293", "amount": 64.0, "facts_confirmed": True, "explanation_response": "rejected"})
+    await ActionSubmitComplaint().run(dispatcher, tracker, domain)
+    said = responses(dispatcher)
+    assert "utter_complaint_logged" in said and said[-1] == "utter_decision_stands" and "utter_anything_else" not in said
+    assert dispatcher.messages[-1]["buttons"][0]["payload"] == "/request_human"
+    assert (await store.get(ticket["ticket_id"]))["history"][-1]["action"] == "rejected_explanation"
+
+
+async def test_an_accepted_policy_ends_with_anything_else(store, dispatcher, domain):
+    ticket = new_ticket("C-20261201-0006", "conv-1", "web")
+    await store.save(ticket)
+    tracker = make_tracker("fair enough", "affirm", {"ticket_id": ticket["ticket_id"], "category": "billing", "sub_reason": "double_charge",
+                                                     "order_id": "ORD-5510293", "amount": 64.0, "facts_confirmed": True,
+                                                     "explanation_response": "accepted"})
+    await ActionSubmitComplaint().run(dispatcher, tracker, domain)
+    assert responses(dispatcher)[-1] == "utter_anything_else"
+
+
 async def test_disagreement_offers_the_callback_when_the_customer_qualifies(store, dispatcher, domain):
     today = context.today(context.catalog())
     slots = {"category": "product_quality", "sub_reason": "faulty", "order_id": "ORD-4400918", "product": "kettle",
@@ -202,6 +229,79 @@ async def test_disagreement_offers_the_callback_when_the_customer_qualifies(stor
     no_thanks = CollectingDispatcher()
     no = await ActionRecordCallbackChoice().run(no_thanks, make_tracker("no thanks", "deny", {**slots, "ticket_id": ticket["ticket_id"]}), domain)
     assert slot_events(no)["callback_choice"] == "opted_out" and responses(no_thanks)[0] == "utter_callback_declined"
+
+
+# ---- what the customer writes once the complaint is recorded ------------------------------------
+async def test_what_a_customer_adds_after_the_record_joins_their_complaint(store, dispatcher, domain):
+    """'found the order number, ORD-2290117' after the record: added to the complaint (its
+    history, its missing fact), never a second complaint with facts asked again."""
+    start = make_tracker("my washing machine repair has taken 5 weeks", "complain_repair_warranty", parse=sure("repair_warranty"))
+    opened = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), start, domain))
+    slots = {**opened, "complaint_recorded": True}
+    tracker = make_tracker("found the order number, ORD-2290117", "complain_delivery", slots, parse=sure("delivery"))
+    events = await ActionAddToComplaint().run(dispatcher, tracker, domain)
+    assert slot_events(events)["order_id"] == "ORD-2290117" and "category" not in slot_events(events)
+    assert responses(dispatcher) == ["utter_added_to_complaint"]
+    said = dispatcher.messages[0]
+    assert said["ticket_id"] == opened["ticket_id"] and "repair" in said["about"]
+    assert [b["payload"] for b in said["buttons"]] == ["/new_complaint", "/goodbye"]
+    tickets = await store.find(conversation_id="conv-1")
+    assert len(tickets) == 1
+    assert tickets[0]["facts"]["order_id"] == "ORD-2290117"
+    assert tickets[0]["history"][-1]["action"] == "added_by_customer" and "ORD-2290117" in tickets[0]["history"][-1]["note"]
+
+
+async def test_a_fact_the_complaint_has_is_not_overwritten_by_what_is_added(store, dispatcher, domain):
+    start = make_tracker("order ORD-4400918 is a week late", "complain_delivery", parse=sure("delivery"))
+    opened = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), start, domain))
+    tracker = make_tracker("my neighbour's order ORD-5512093 came though", "inform", {**opened, "complaint_recorded": True})
+    events = await ActionAddToComplaint().run(dispatcher, tracker, domain)
+    assert "order_id" not in slot_events(events)
+    assert (await store.get(opened["ticket_id"]))["facts"]["order_id"] == "ORD-4400918"
+
+
+async def test_it_is_a_new_problem_opens_a_complaint_from_what_was_added(store, dispatcher, domain):
+    start = make_tracker("order ORD-4400918 is a week late", "complain_delivery", parse=sure("delivery"))
+    opened = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), start, domain))
+    added = make_tracker("also you charged me twice for it", "complain_billing", {**opened, "complaint_recorded": True}, parse=sure("billing"))
+    kept = slot_events(await ActionAddToComplaint().run(CollectingDispatcher(), added, domain))["added_message"]
+    click = make_tracker("/new_complaint", "new_complaint", {**opened, "complaint_recorded": True, "added_message": kept})
+    events = slot_events(await ActionStartComplaint().run(dispatcher, click, domain))
+    assert events["category"] == "billing" and events["ticket_id"] != opened["ticket_id"]
+    assert events["complaint_recorded"] is None and events["customer_demand"] == "also you charged me twice for it"
+    # The form then validates the facts that action set, on a turn whose message is the click.
+    clicked = make_tracker("/new_complaint", "new_complaint", events)
+    kept_id = await ValidateComplaintForm().validate_order_id("ORD-4400918", dispatcher, clicked, domain)
+    assert kept_id == {"order_id": "ORD-4400918"}
+
+
+async def test_another_conversations_ticket_is_never_added_to(store, dispatcher, domain):
+    ticket = new_ticket("C-20261201-0009", "someone-else", "web")
+    await store.save(ticket)
+    tracker = make_tracker("ORD-2290117", "inform", {"ticket_id": ticket["ticket_id"], "complaint_recorded": True}, sender="conv-9")
+    events = await ActionAddToComplaint().run(dispatcher, tracker, domain)
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_start_complaint"}
+    assert (await store.get(ticket["ticket_id"])).get("history") in (None, [])
+
+
+ANYTHING_ELSE = {"event": "bot", "text": "Is there anything else I can help you with?", "metadata": {"utter_action": "utter_anything_else"}}
+
+
+@pytest.mark.parametrize("text, intent", [("no thats all thanks", "nlu_fallback"), ("Nothing else.", "deny"), ("no ta", "deny"),
+                                          ("nope, I'm done", "out_of_scope")])
+async def test_no_to_anything_else_is_a_goodbye_whatever_asked_it(store, dispatcher, domain, text, intent):
+    # "anything else?" also ends a status answer or a callback declined, where no rule knows
+    # the "no": it reaches the fallback, which must not answer "I didn't understand".
+    tracker = make_tracker(text, intent, {"ticket_id": "C-20261201-0001"}, events=[ANYTHING_ELSE])
+    await ActionHandleFallback().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_goodbye"]
+
+
+async def test_no_is_still_not_understood_when_nothing_was_asked(store, dispatcher, domain):
+    tracker = make_tracker("no", "deny", {"ticket_id": "C-20261201-0001"},
+                           events=[{"event": "bot", "text": "Your complaint C-20261201-0001 is open.", "metadata": {}}])
+    await ActionHandleFallback().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) != ["utter_goodbye"]
 
 
 # ---- a first message worded like an answer, or that the classifier is unsure of ----------------
