@@ -7,7 +7,8 @@ a new complaint given instead of an answer re-classifies.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Text
+import re
+from typing import Any, Dict, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -22,6 +23,10 @@ from bot.tickets.model import FACT_UNAVAILABLE
 # A question is asked at most this often; then the flow goes on without the answer
 # (marked unavailable) and the customer is reminded a person is there.
 MAX_ASKS = 2
+
+
+# A reply to the read-back that begins by disputing it: "no - ...", "not quite, ...", "wrong, ...".
+_DISPUTE = re.compile(r"(?i)^\W*(?:no|nope|nah|not (?:quite|really|right|correct)|wrong|that'?s (?:wrong|not right)|incorrect)\b")
 
 
 def _set_by_an_action(value: Any, tracker: Tracker) -> bool:
@@ -129,7 +134,13 @@ class FactAnswers:
         if recategorised is not None:
             # "No, it's about the charge": the category changes, the policy will be chosen again.
             return recategorised
-        if answer == NO or intent in DENY:
+        disputes = answer == NO or intent in DENY or bool(_DISPUTE.match(text))
+        named = self._named_detail(text, tracker)
+        if named is not None and disputes:
+            # "no, it's about the charge, not a return", "not quite, the date is wrong": the
+            # detail it names is asked again, as if its button had been clicked.
+            return self._to_correct(named, tracker)
+        if disputes:
             return {"facts_confirmed": None, "facts_disputed": True, "fact_to_correct": None}
         dispatcher.utter_message(response="utter_please_yes_no")
         return {"facts_confirmed": None}
@@ -137,23 +148,37 @@ class FactAnswers:
     async def validate_fact_to_correct(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         """Which detail is wrong, after a bare "no": a button, a word ("the date", catalog
         `facts.*.named_by`), or the corrected fact itself ("it's ORD-4400918")."""
-        cat = context.catalog()
         text = text_of(tracker)
         corrections = self._corrections(text, tracker)
         if corrections:
             return {**corrections, "fact_to_correct": next(iter(corrections)), "facts_disputed": False, "facts_confirmed": None}
-        named = next(tracker.get_latest_entity_values("fact"), None)
-        words = set(words_of(text))
-        if named == TOPIC or (named is None and words & set(cat.topic["named_by"])):
-            return {"fact_to_correct": TOPIC, "facts_disputed": False, "facts_confirmed": None,
-                    "category": None, "sub_reason": None, "category_options": None, "category_choice": None}
-        if named not in FACT_SLOTS:
-            named = next((fact for fact in FACT_SLOTS if words & set(cat.facts[fact]["named_by"])), None)
+        named = self._named_detail(text, tracker)
         if named is None:
             if yes_or_no(text) == YES:  # "actually it's fine"
                 return {"fact_to_correct": None, "facts_disputed": False, "facts_confirmed": True}
             dispatcher.utter_message(response="utter_please_choose")
             return {"fact_to_correct": None}
+        return self._to_correct(named, tracker)
+
+    @staticmethod
+    def _named_detail(text: str, tracker: Tracker) -> Optional[str]:
+        """The detail of the read-back a message names: its button (the `fact` entity), or a
+        word of the catalog's `facts.*.named_by` / `topic.named_by` ("the date", "it's about")."""
+        cat = context.catalog()
+        named = next(tracker.get_latest_entity_values("fact"), None)
+        words = set(words_of(text))
+        if named == TOPIC or (named is None and words & set(cat.topic["named_by"])):
+            return TOPIC
+        if named not in FACT_SLOTS:
+            named = next((fact for fact in FACT_SLOTS if words & set(cat.facts[fact]["named_by"])), None)
+        return named
+
+    @staticmethod
+    def _to_correct(named: str, tracker: Tracker) -> Dict[Text, Any]:
+        """Slots that put the named detail up for correction (the category is asked again)."""
+        if named == TOPIC:
+            return {"fact_to_correct": TOPIC, "facts_disputed": False, "facts_confirmed": None,
+                    "category": None, "sub_reason": None, "category_options": None, "category_choice": None}
         asked = dict(tracker.get_slot("times_asked") or {})
         asked.pop(named, None)
         return {"fact_to_correct": named, named: None, "facts_disputed": False, "facts_confirmed": None, "times_asked": asked}

@@ -84,6 +84,29 @@ async def test_a_category_correction_at_the_read_back(store, dispatcher, domain)
     assert result.get("order_id") in (None, "ORD-4400918") and "order_id" not in {k for k, v in result.items() if v is None and k == "order_id"}
 
 
+@pytest.mark.parametrize("text, intent, detail", [
+    # the classifier unsure of a new category (no re-classification): the topic is asked again
+    ("no, it's about the charge, the double charge, not a return", "complain_billing", "category"),
+    ("Not quite - the date you have is wrong", "inform", "purchase_date"),
+    ("no - its dollars not pounds, the amount is wrong", "inform", "amount"),
+])
+async def test_a_disputed_read_back_in_a_sentence_asks_again_for_what_it_names(store, dispatcher, domain, text, intent, detail):
+    """Not "was that a yes or a no?" to a customer who just said what is wrong."""
+    slots = {"category": "refund_return", "sub_reason": "refund_delay", "order_id": "ORD-7781234", "amount": 40.0,
+             "purchase_date": "2026-11-14", "customer_demand": "charged twice"}
+    tracker = make_tracker(text, intent, slots, requested_slot="facts_confirmed", parse=unsure("billing", "refund_return"))
+    result = await ValidateComplaintForm().validate_facts_confirmed(None, dispatcher, tracker, domain)
+    assert "utter_please_yes_no" not in responses(dispatcher)
+    assert result["fact_to_correct"] == detail and result["facts_confirmed"] is None
+
+
+async def test_a_disputed_read_back_naming_nothing_asks_which_detail(store, dispatcher, domain):
+    tracker = make_tracker("nope, that's not what I told you at all", "inform", {"category": "delivery", "order_id": "ORD-4400918"},
+                           requested_slot="facts_confirmed")
+    result = await ValidateComplaintForm().validate_facts_confirmed(None, dispatcher, tracker, domain)
+    assert result["facts_disputed"] is True and "utter_please_yes_no" not in responses(dispatcher)
+
+
 async def test_the_read_back_names_the_category(store, dispatcher, domain):
     tracker = make_tracker("", None, {"category": "delivery", "order_id": "ORD-4400918"})
     await ActionAskFactsConfirmed().run(dispatcher, tracker, domain)
