@@ -12,6 +12,7 @@ from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, FollowupA
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.catalog import human_date
+from bot.privacy import mask_secrets
 from bot.speech import speakable_order_id
 from bot.tickets.model import Actor, CallbackState, Channel, HistoryAction, Status, iso, record
 from actions import context, ticketing
@@ -146,15 +147,33 @@ class ValidateContactForm(FormValidationAction):
             return {"contact_details": "declined", "contact_declined": True}
         email = parse_email(text)
         phone = None if email else parse_phone(text, context.catalog().phone_region)
-        if not (email or phone):
-            dispatcher.utter_message(response="utter_invalid_contact")
-            return {"contact_details": None}
+        if not (email or phone) and _declines(text):
+            # "no thanks, I'll ring you tomorrow", "I don't want a call": declined, not a bad number.
+            return {"contact_details": "declined", "contact_declined": True}
         ticket = await ticketing.owned_ticket(tracker, tracker.get_slot("ticket_id"), rewrite=True)
+        if not (email or phone):
+            if ticket is not None and len(text.split()) > 3:
+                # The complaint itself, typed at the contact question ("ORD-5501298, £249.99,
+                # returned on 10 Nov"): kept on the ticket for the colleague, then asked again.
+                record(ticket, Actor.CUSTOMER, HistoryAction.ADDED_BY_CUSTOMER, mask_secrets(text)[:ticketing.MAX_TEXT], at=context.now())
+                await ticketing.save(ticket)
+                dispatcher.utter_message(response="utter_contact_noted", ticket_id=ticket["ticket_id"])
+            else:
+                dispatcher.utter_message(response="utter_invalid_contact")
+            return {"contact_details": None}
         if ticket is not None:
             ticket.setdefault("customer", {})["email" if email else "phone"] = email or phone
             record(ticket, Actor.CUSTOMER, HistoryAction.CONTACT_GIVEN, "e-mail" if email else "phone", at=context.now())
             await ticketing.save(ticket)
         return {"contact_details": email or phone}
+
+
+_DECLINES = re.compile(r"(?i)^\W*(?:no|nope|nah|no thanks|no thank you|not now|no need|(?:i\s+)?(?:don'?t|do not)\s+(?:want|need))\b")
+
+
+def _declines(text: str) -> bool:
+    """A reply whose first words say no, whatever follows."""
+    return bool(_DECLINES.match(text)) or yes_or_no(re.split(r"[,.;!?]| - ", text, maxsplit=1)[0]) == NO
 
 
 def _handoff_reason(ticket: Optional[Dict[str, Any]]) -> Optional[str]:

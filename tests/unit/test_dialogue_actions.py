@@ -491,6 +491,24 @@ async def test_an_invalid_contact_is_asked_again(store, dispatcher, domain, clos
     assert result == {"contact_details": None} and responses(dispatcher) == ["utter_invalid_contact"]
 
 
+@pytest.mark.parametrize("text", ["no thanks, ill ring you tomorrow", "I don't want a callback, I'll finish it here", "nope - just sort it"])
+async def test_a_no_with_more_words_declines_the_contact(store, dispatcher, domain, closed, text):
+    tracker = make_tracker(text, "inform", {}, requested_slot="contact_details")
+    result = await ValidateContactForm().validate_contact_details(None, dispatcher, tracker, domain)
+    assert result == {"contact_details": "declined", "contact_declined": True} and "utter_invalid_contact" not in responses(dispatcher)
+
+
+async def test_the_complaint_typed_at_the_contact_question_is_kept_for_the_colleague(store, dispatcher, domain, closed):
+    events = await ActionHandOff().run(CollectingDispatcher(), make_tracker("agent please", "request_human"), domain)
+    ticket_id = slot_events(events)["ticket_id"]
+    text = "it's ORD-5501298, a £249.99 dishwasher I returned on 10 Nov and still no refund"
+    tracker = make_tracker(text, "complain_refund_return", {"ticket_id": ticket_id}, requested_slot="contact_details")
+    result = await ValidateContactForm().validate_contact_details(None, dispatcher, tracker, domain)
+    assert result == {"contact_details": None} and responses(dispatcher) == ["utter_contact_noted"]
+    history = (await store.get(ticket_id))["history"]
+    assert history[-1]["action"] == "added_by_customer" and "ORD-5501298" in history[-1]["note"]
+
+
 async def test_no_thanks_i_want_a_human_declines_the_callback_and_hands_off(store, dispatcher, domain, open_now):
     tracker = make_tracker("No thanks. I want a human", "request_human", {"category": "product_quality"}, requested_slot="callback_choice")
     events = await ActionHandOff().run(dispatcher, tracker, domain)
