@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import abc
+import re
 from datetime import datetime
 from typing import Any, Dict, List, Optional, Text
 
@@ -136,6 +137,11 @@ class ActionCancelCallback(TicketRequestAction):
         if callback.get("status") != CallbackState.OPTED_IN or callback.get("outcome"):
             dispatcher.utter_message(response="utter_no_callback_to_cancel", ticket_id=ticket["ticket_id"])
             return []
+        if _MOVES.search(tracker.latest_message.get("text") or ""):
+            # "change my callback to Thursday morning" is not "cancel it": the call stays booked.
+            dispatcher.utter_message(response="utter_callback_not_moved", ticket_id=ticket["ticket_id"],
+                                     buttons=[{"title": "Speak to a person", "payload": "/request_human"}])
+            return []
         moment = context.now()
         callback.update({"status": CallbackState.CANCELLED, "decided_at": iso(moment)})
         record(ticket, Actor.CUSTOMER, HistoryAction.CALLBACK_CANCELLED, at=moment)
@@ -145,6 +151,9 @@ class ActionCancelCallback(TicketRequestAction):
         if tracker.get_slot("ticket_id") == ticket["ticket_id"]:
             events.append(SlotSet("callback_choice", CallbackState.CANCELLED))
         return events
+
+
+_MOVES = re.compile(r"(?i)\b(?:change|changing|move|moving|reschedule|rearrange|another time|different time|a different day|earlier|later|instead)\b")
 
 
 # What a held request resumes (a reference given after "which complaint is it?", or a proof).

@@ -375,6 +375,18 @@ async def test_cancel_callback_removes_it_from_the_specialists_list(store, dispa
     assert responses(dispatcher) == ["utter_no_callback_to_cancel"]
 
 
+@pytest.mark.parametrize("text", ["I want to change my callback time", "can you move my call to thursday morning instead"])
+async def test_a_callback_asked_to_move_is_not_cancelled(store, dispatcher, domain, text):
+    slots = await _start(store, domain, "my oven broke, bought 3 March 2023", "complain_repair_warranty")
+    ticket = await store.get(slots["ticket_id"])
+    ticket["callback"] = {"status": "opted_in", "window": {"start": iso(context.now() + timedelta(days=1)), "end": iso(context.now() + timedelta(days=1, hours=2))}, "decided_at": iso()}
+    await store.save(ticket)
+    await ActionCancelCallback().run(dispatcher, make_tracker(text, "cancel_callback", slots), domain)
+    assert responses(dispatcher) == ["utter_callback_not_moved"]
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/request_human"
+    assert (await store.get(ticket["ticket_id"]))["callback"]["status"] == "opted_in"
+
+
 async def test_card_numbers_never_reach_the_ticket(store, domain):
     slots = await _start(store, domain, "you charged my card 4111 1111 1111 1111 twice for ORD-4400918", "complain_billing")
     ticket = await store.get(slots["ticket_id"])
