@@ -54,6 +54,12 @@ def yes_or_no(text: str, intent: Optional[str] = None) -> Optional[str]:
     return None
 
 
+def first_words_answer(text: str) -> Optional[str]:
+    """YES or NO when the reply's first clause is one ("Not really. It's been three weeks",
+    "no - that doesn't work for me"), whatever follows; else None."""
+    return yes_or_no(re.split(r"[,.;!?]| - ", text or "", maxsplit=1)[0])
+
+
 _ORDINALS = {"first": 1, "1st": 1, "one": 1, "second": 2, "2nd": 2, "two": 2, "third": 3, "3rd": 3,
              "three": 3, "fourth": 4, "4th": 4, "four": 4, "fifth": 5, "5th": 5, "five": 5,
              "last": -1, "bottom": -1, "top": 1}

@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import context, ticketing
 from actions.answers import (
-    NO, YES, asks_back, match_option, match_window, ordinal_pick, says_unavailable, yes_or_no,
+    NO, YES, asks_back, first_words_answer, match_option, match_window, ordinal_pick, says_unavailable, yes_or_no,
 )
 from actions.form_state import (
     AFFIRM, DENY, FACT_SLOTS, FORM_SLOTS, intent_of, policy_known, policy_variant, text_of, with_slots, words_of,
@@ -313,7 +313,9 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
         answer = yes_or_no(text, intent if intent in AFFIRM | DENY else None)
         if answer == YES or intent == "thank":
             return {"explanation_response": "accepted"}
-        if answer == NO or intent == "reject_explanation":
+        if answer == NO or intent == "reject_explanation" or first_words_answer(text) == NO:
+            # "Not really. It's been three weeks and I fly home on Sunday" restates the problem
+            # to disagree: a rejection, never a new category.
             return {"explanation_response": "rejected"}
         recategorised = await self._recategorised(tracker)
         if recategorised is not None:

@@ -16,7 +16,7 @@ from bot.privacy import mask_secrets
 from bot.speech import speakable_order_id
 from bot.tickets.model import Actor, CallbackState, Channel, HistoryAction, Status, iso, record
 from actions import context, ticketing
-from actions.answers import NO, match_option, yes_or_no
+from actions.answers import NO, first_words_answer, match_option, yes_or_no
 from actions.form_state import policy_variant
 from actions.parsing import parse_email, parse_phone
 
@@ -173,7 +173,7 @@ _DECLINES = re.compile(r"(?i)^\W*(?:no|nope|nah|no thanks|no thank you|not now|n
 
 def _declines(text: str) -> bool:
     """A reply whose first words say no, whatever follows."""
-    return bool(_DECLINES.match(text)) or yes_or_no(re.split(r"[,.;!?]| - ", text, maxsplit=1)[0]) == NO
+    return bool(_DECLINES.match(text)) or first_words_answer(text) == NO
 
 
 def _handoff_reason(ticket: Optional[Dict[str, Any]]) -> Optional[str]:

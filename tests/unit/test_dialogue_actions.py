@@ -120,6 +120,18 @@ async def test_which_detail_offers_a_button_per_fact_given(store, dispatcher, do
     assert payloads == ['/inform{"fact": "order_id"}', '/inform{"fact": "amount"}', '/inform{"fact": "category"}']
 
 
+@pytest.mark.parametrize("text, intent, other", [
+    ("Not really. It's already been three weeks and I fly home on Sunday", "complain_product_quality", "product_quality"),
+    ("No. I didn't ask for a repair. I'm disputing your answer.", "complain_repair_warranty", "repair_warranty"),
+])
+async def test_a_no_that_restates_the_problem_is_a_rejection_not_a_new_category(store, dispatcher, domain, text, intent, other):
+    slots = {"category": "refund_return", "sub_reason": "refund_delay", "facts_confirmed": True, "order_id": "ORD-4400918",
+             "customer_demand": "my refund is late"}
+    tracker = make_tracker(text, intent, slots, requested_slot="explanation_response", parse=sure(other))
+    result = await ValidateComplaintForm().validate_explanation_response(None, dispatcher, tracker, domain)
+    assert result == {"explanation_response": "rejected"}
+
+
 async def test_a_new_complaint_mid_flow_reclassifies(store, dispatcher, domain):
     slots = {"category": "refund_return", "sub_reason": "refund_delay", "facts_confirmed": True, "order_id": "ORD-4400918",
              "customer_demand": "my refund is late"}
