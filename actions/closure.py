@@ -20,7 +20,7 @@ from actions.parsing import extract_facts
 from actions.questions import offer_callback, state_expectations
 from bot.privacy import mask_secrets
 from bot.speech import speakable_order_id
-from bot.tickets.model import Actor, CallbackState, HistoryAction, iso, record
+from bot.tickets.model import Actor, CallbackState, HistoryAction, Status, iso, record
 
 
 def _remedy(ticket: Dict[str, Any]) -> Optional[Dict[str, Any]]:
@@ -100,7 +100,9 @@ class ActionAddToComplaint(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         ticket = await ticketing.owned_ticket(tracker, tracker.get_slot("ticket_id"), rewrite=True)
-        if ticket is None:  # nothing of this conversation's to add to: a complaint like any other
+        if ticket is None or ticket.get("status") in (Status.RESOLVED, Status.CLOSED):
+            # Nothing of this conversation's to add to, or its complaint is settled: what the
+            # customer writes now is a complaint like any other.
             return [SlotSet("complaint_recorded", False), FollowupAction("action_start_complaint")]
         cat = context.catalog()
         text = tracker.latest_message.get("text") or ""

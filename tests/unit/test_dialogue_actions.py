@@ -310,6 +310,15 @@ async def test_it_is_a_new_problem_opens_a_complaint_from_what_was_added(store, 
     assert kept_id == {"order_id": "ORD-4400918"}
 
 
+async def test_a_resolved_complaint_is_not_added_to(store, dispatcher, domain):
+    ticket = new_ticket("C-20261201-0010", "conv-1", "web")
+    ticket["status"] = "resolved"
+    await store.save(ticket)
+    tracker = make_tracker("my new kettle leaks too", "complain_product_quality", {"ticket_id": ticket["ticket_id"], "complaint_recorded": True})
+    events = await ActionAddToComplaint().run(dispatcher, tracker, domain)
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_start_complaint"} and dispatcher.messages == []
+
+
 async def test_another_conversations_ticket_is_never_added_to(store, dispatcher, domain):
     ticket = new_ticket("C-20261201-0009", "someone-else", "web")
     await store.save(ticket)
