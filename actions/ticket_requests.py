@@ -140,7 +140,7 @@ class ActionCancelCallback(TicketRequestAction):
         if _MOVES.search(tracker.latest_message.get("text") or ""):
             # "change my callback to Thursday morning" is not "cancel it": the call stays booked.
             dispatcher.utter_message(response="utter_callback_not_moved", ticket_id=ticket["ticket_id"],
-                                     buttons=[{"title": "Speak to a person", "payload": "/request_human"}])
+                                     buttons=context.catalog().buttons("callback_not_moved"))
             return []
         moment = context.now()
         callback.update({"status": CallbackState.CANCELLED, "decided_at": iso(moment)})
