@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: run test setup system-deps model validate lint test-unit test-e2e test-stories eval eval-gate bench clean
+.PHONY: run test setup system-deps model validate lint test-unit test-e2e test-stories eval eval-gate bench bench-training clean
 
 # make run serves plain http on localhost: the console and chat cookies opt out of Secure
 # here (and only here); behind a TLS-terminating proxy leave both unset (Secure).
@@ -61,6 +61,10 @@ eval-gate: setup model
 
 bench: setup model
 	$(PY) scripts/bench.py
+
+# Training from scratch against a baseline revision in the same run (BASELINE=HEAD by default).
+bench-training: setup
+	$(PY) scripts/bench_training.py --baseline $${BASELINE:-HEAD}
 
 clean:
 	rm -rf models var .pytest_cache

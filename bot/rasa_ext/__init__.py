@@ -5,6 +5,7 @@
                 socketio (the web widget), identity (metadata only a verifying channel may set)
     stores/     tracker and lock stores named in endpoints.yml / endpoints.redis.yml
     nlu/        NLU components named in config.yml
+    importers.py the training-data importer named in config.yml (NLU files read once)
     patches/    the changes to Rasa's own code (speed-ups, session expiry, the turn hook that
                 masks card numbers), applied by one install() that every channel and tracker
                 store calls, refused on a Rasa release they were not measured on

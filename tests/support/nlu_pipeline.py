@@ -8,13 +8,13 @@ from typing import Dict, List, Sequence
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
-from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.rasa_ext.nlu.featurizers import BatchCountVectorsFeaturizer
 from bot.rasa_ext.nlu.svm_classifier import TfidfSVMClassifier
+from bot.rasa_ext.nlu.tokenizers import WhitespaceTokenizer
 
 NGRAMS = (("word", 1, 2), ("char_wb", 2, 5))  # as config.yml has them
 

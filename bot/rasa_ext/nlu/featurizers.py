@@ -9,19 +9,41 @@ once and cutting the result into rows gives the same features, message by messag
 `sequence_features: false` the per-token features, which only sequence models (DIET, CRF)
 read, are not built at all (config.yml: the SVM reads sentence features). Vocabulary,
 persistence and loading are Rasa's.
+
+The features it makes hash their arrays for the training cache's fingerprints instead of
+printing every non-zero value as text first, as Rasa's Features do (~4 s of a training).
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+import hashlib
+from typing import List, Optional, Sequence, Text, Tuple
 
 import numpy as np
 import scipy.sparse
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE
+from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.utils.io import deep_container_fingerprint
 
 Rows = List[Optional[scipy.sparse.coo_matrix]]
+
+
+class SparseFeatures(Features):
+    """Features whose fingerprint hashes the matrix's arrays: equal for equal features (the
+    featurizer's rows have sorted indices), different when any value or place differs."""
+
+    def fingerprint(self) -> Text:
+        if self._cached_fingerprint is None:
+            m = self.features.tocoo()
+            digest = hashlib.md5(np.asarray(m.shape, dtype=np.int64).tobytes())
+            for array in (m.row, m.col, m.data):
+                digest.update(np.ascontiguousarray(array).tobytes())
+            self._cached_fingerprint = deep_container_fingerprint([self.type, self.origin, self.attribute,
+                                                                   digest.hexdigest()])
+        return self._cached_fingerprint
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True)
@@ -41,6 +63,11 @@ class BatchCountVectorsFeaturizer(CountVectorsFeaturizer):
             for message, sequence, sentence in zip(messages, sequences, sentences):
                 self.add_features_to_message(sequence, sentence, attribute, message)
         return messages
+
+    def add_features_to_message(self, sequence, sentence, attribute: str, message: Message) -> None:
+        for kind, features in ((FEATURE_TYPE_SEQUENCE, sequence), (FEATURE_TYPE_SENTENCE, sentence)):
+            if features is not None:
+                message.add_features(SparseFeatures(features, kind, attribute, self._identifier))
 
     def _features_of_all(self, attribute: str, all_tokens: Sequence[List[str]]) -> Tuple[Rows, Rows]:
         """What `_create_features` gives for each message, from two vectorizer calls."""

@@ -1,0 +1,137 @@
+"""What makes training from scratch fast (issue 12: under 60 s on two cores) changes nothing a
+trained model says, and keeps Rasa's training cache honest:
+
+- our tokenizer gives Rasa's tokens, and a token's fingerprint, computed once, still changes
+  whenever the token does (RegexFeaturizer flags patterns on tokens after they were hashed);
+- the featurizer's features hash their arrays: equal features, equal fingerprints; any other
+  value or place, another fingerprint;
+- the SVMs are saved as plain arrays and loaded back with the same answers, and a file that
+  would need pickle to load is refused;
+- the importer reads the NLU files once, and gives the same data as Rasa's own importer.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer as RasaWhitespaceTokenizer
+from rasa.shared.importers import utils as importer_utils
+from rasa.shared.importers.rasa import RasaFileImporter as RasaYamlFileImporter
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.rasa_ext.importers import RasaFileImporter
+from bot.rasa_ext.nlu.featurizers import SparseFeatures
+from bot.rasa_ext.nlu.svm_classifier import CalibratedSVM
+from bot.rasa_ext.nlu.tokenizers import WhitespaceTokenizer
+from tests.support import nlu_pipeline
+
+TEXTS = ["my parcel is late!!", "I was charged £49.99 twice on 2026-11-02", "ORD-5501298 never came 😡",
+         "  still   no parcel  ", "café crème machine broke", "", "can somebody ring me?"]
+
+
+def tokens(tokenizer, text):
+    return tokenizer.tokenize(Message(data={TEXT: text}), TEXT)
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_the_tokens_are_rasas(text):
+    ours = tokens(WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()), text)
+    rasas = tokens(RasaWhitespaceTokenizer(RasaWhitespaceTokenizer.get_default_config()), text)
+    assert [(t.text, t.start, t.end, t.lemma, t.data) for t in ours] == [(t.text, t.start, t.end, t.lemma, t.data)
+                                                                          for t in rasas]
+
+
+def test_a_token_fingerprint_follows_the_token():
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    late, same, elsewhere = tokens(tokenizer, "late"), tokens(tokenizer, "late"), tokens(tokenizer, " late")
+    assert late[0].fingerprint() == same[0].fingerprint()
+    assert late[0].fingerprint() != elsewhere[0].fingerprint()  # another offset
+    before = late[0].fingerprint()
+    late[0].set("pattern", {"order_ref": False})  # as RegexFeaturizer does, after the token was hashed
+    assert late[0].fingerprint() != before
+    same[0].set("pattern", {"order_ref": False})
+    assert late[0].fingerprint() == same[0].fingerprint()
+
+
+def test_a_message_fingerprint_follows_its_tokens():
+    """Rasa caches a message's fingerprint until the message is changed; RegexFeaturizer
+    changes the tokens, then adds features (which resets the message's)."""
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    message = Message(data={TEXT: "still no parcel", INTENT: "complain_delivery"})
+    tokenizer.process([message])
+    before = message.fingerprint()
+    for token in message.get("text_tokens"):
+        token.set("pattern", {"order_ref": False})
+    message.add_features(SparseFeatures(scipy.sparse.coo_matrix(np.ones((1, 2))), FEATURE_TYPE_SENTENCE, TEXT, "regex"))
+    assert message.fingerprint() != before
+
+
+def features(dense):
+    return SparseFeatures(scipy.sparse.coo_matrix(np.asarray(dense, dtype=float)), FEATURE_TYPE_SENTENCE, TEXT, "cv")
+
+
+def test_sparse_features_fingerprints():
+    base = features([[0, 1, 2, 0]])
+    assert base.fingerprint() == features([[0, 1, 2, 0]]).fingerprint()
+    for other in ([[0, 1, 3, 0]], [[1, 0, 2, 0]], [[0, 1, 2, 0, 0]], [[0, 1, 2, 0], [0, 0, 0, 0]]):
+        assert features(other).fingerprint() != base.fingerprint(), other
+    renamed = SparseFeatures(base.features, FEATURE_TYPE_SENTENCE, TEXT, "another featurizer")
+    assert renamed.fingerprint() != base.fingerprint()
+
+
+def test_a_saved_svm_loads_back_with_the_same_answers(tmp_path):
+    rng = np.random.default_rng(0)
+    X = scipy.sparse.random(120, 300, density=0.05, random_state=2, format="csr")
+    y = np.array(["complain_delivery", "complain_billing", "affirm"])[rng.integers(0, 3, 120)]
+    fitted = CalibratedSVM.fit(X, y, C=1.0, class_weight="balanced", folds=3)
+    fitted.save(tmp_path / "intents.npz")
+    loaded = CalibratedSVM.load(tmp_path / "intents.npz")
+    assert list(loaded.classes_) == list(fitted.classes_)
+    assert loaded.temperature == fitted.temperature
+    probabilities = fitted.predict_proba(X)
+    np.testing.assert_allclose(loaded.predict_proba(X), probabilities, atol=1e-5)
+    assert (loaded.predict_proba(X).argmax(axis=1) == probabilities.argmax(axis=1)).all()
+
+
+def test_the_product_pipeline_classifies_after_loading(tmp_path):
+    examples = [Message(data={TEXT: t, INTENT: i}) for i, ts in {
+        "complain_delivery": ["my parcel never arrived", "still no parcel", "the courier never came",
+                              "where is my order", "delivery is late again", "parcel lost"],
+        "complain_billing": ["charged twice", "two payments taken", "a charge i don't recognise",
+                             "billed twice", "my card was debited twice", "double charge"],
+        "affirm": ["yes", "yes please", "correct", "that's right", "yep", "sure"],
+    }.items() for t in ts]
+    trained = nlu_pipeline.train(tmp_path, examples)  # saved, then loaded from the model storage
+    parse = trained.parse("my parcel never came")
+    assert parse["intent"]["name"] == "complain_delivery"
+    assert parse["complaint_category"]["name"] == "delivery"
+
+
+def test_a_model_file_that_needs_pickle_is_refused(tmp_path):
+    path = tmp_path / "intents.npz"
+    np.savez(path, classes=np.array([{"not": "an array of names"}], dtype=object), coef=np.zeros((1, 2)),
+             intercept=np.zeros(1), temperature=np.array(1.0))
+    with pytest.raises(ValueError):
+        CalibratedSVM.load(path)
+
+
+def test_the_nlu_files_are_read_once_and_are_rasas(monkeypatch):
+    reads = []
+    original = importer_utils.training_data_from_paths
+
+    def counting(paths, language):
+        reads.append(language)
+        return original(paths, language)
+
+    monkeypatch.setattr(importer_utils, "training_data_from_paths", counting)
+    files = ["data/nlu/facts.yml", "data/nlu/handoff.yml"]
+    ours = RasaFileImporter(config_file="config.yml", domain_path="domain.yml", training_data_paths=files)
+    first, second = ours.get_nlu_data(), ours.get_nlu_data(language="en")
+    assert reads == ["en"]
+    rasas = RasaYamlFileImporter(config_file="config.yml", domain_path="domain.yml", training_data_paths=files)
+    expected = rasas.get_nlu_data()
+    assert first is second
+    assert sorted(m.fingerprint() for m in first.training_examples) == sorted(
+        m.fingerprint() for m in expected.training_examples)
+    assert first.regex_features == expected.regex_features
