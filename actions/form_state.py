@@ -9,6 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 
 from actions import context, ticketing
+from bot.catalog_validation import purchase_limit
 from bot.tickets.model import FACT_NAMES, FACT_UNAVAILABLE
 
 # Each key fact has the slot of its name (domain.yml).
@@ -62,4 +63,4 @@ def policy_known(tracker: Tracker) -> bool:
     cat = context.catalog()
     category = cat.category(tracker.get_slot("category"))
     sub = category["sub_reasons"].get(tracker.get_slot("sub_reason") or "") or category["sub_reasons"][category["default_sub_reason"]]
-    return not any("max_days_since_purchase" in (v.get("when") or {}) for v in sub["variants"])
+    return not any(purchase_limit(v) for v in sub["variants"])

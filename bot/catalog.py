@@ -6,6 +6,7 @@ edits `policy/catalog.yml` instead of code.
 """
 from __future__ import annotations
 
+import calendar
 import os
 import re
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from bot import settings
-from bot.catalog_validation import ABUSIVE_CUES, AUDIENCES, DAYS, CatalogError, validate
+from bot.catalog_validation import ABUSIVE_CUES, AUDIENCES, DAYS, CatalogError, purchase_limit, validate
 from bot.tickets.ids import TicketIdFormat
 from bot.tickets.model import STATUSES
 
@@ -51,12 +52,12 @@ class Catalog:
         self.order_pattern = re.compile(order["pattern"])
         self.order_bare_pattern = re.compile(order.get("bare_digits", r"\b(\d{6,10})\b"))
         self.order_prefix = order.get("prefix", "")
-        self._deadlines: Dict[str, Optional[int]] = {}
+        self._deadlines: Dict[str, Optional[Tuple[str, int]]] = {}
         for cat in self.categories.values():
             for sub in cat["sub_reasons"].values():
-                previous: Optional[int] = None
+                previous: Optional[Tuple[str, int]] = None
                 for variant in sub["variants"]:
-                    own = (variant.get("when") or {}).get("max_days_since_purchase")
+                    own = purchase_limit(variant)
                     self._deadlines[variant["id"]] = own if own is not None else previous
                     previous = own
 
@@ -151,10 +152,12 @@ class Catalog:
     def select_variant(self, code: Optional[str], sub_reason: Optional[str], facts: Dict[str, Any], today: date) -> Dict[str, Any]:
         cat = self.category(code)
         sub = cat["sub_reasons"].get(sub_reason or "") or cat["sub_reasons"][cat["default_sub_reason"]]
-        age = days_since(facts.get("purchase_date"), today)
         for variant in sub["variants"]:
-            limit = (variant.get("when") or {}).get("max_days_since_purchase")
-            if limit is None or (age is not None and age <= limit):
+            limit = purchase_limit(variant)
+            if limit is None:
+                return variant
+            last_day = _after(facts.get("purchase_date"), limit)
+            if last_day is not None and today <= date.fromisoformat(last_day):
                 return variant
         return sub["variants"][-1]
 
@@ -166,7 +169,7 @@ class Catalog:
             "amount": facts.get("amount") or "",
             "product": facts.get("product") or "your product",
             "days_since_purchase": days_since(facts.get("purchase_date"), today) or "",
-            "deadline": human_date(_add_days(facts.get("purchase_date"), limit)),
+            "deadline": human_date(_after(facts.get("purchase_date"), limit)),
         }
         out = []
         for kind in ("will", "cannot", "why", "alternative"):
@@ -174,7 +177,7 @@ class Catalog:
                 out.append(Statement(f"{variant['id']}.{kind}", kind, variant[kind].format(**values)))
         return out
 
-    def _deadline_days(self, variant: Dict[str, Any]) -> Optional[int]:
+    def _deadline_days(self, variant: Dict[str, Any]) -> Optional[Tuple[str, int]]:
         """The limit a variant's text talks about: its own, or (for the fallback variant,
         'warranty ended on {deadline}') the one of the variant before it."""
         return self._deadlines.get(variant.get("id"))
@@ -279,13 +282,21 @@ def human_date(iso_day: Optional[str]) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
-def _add_days(iso_day: Optional[str], days: Optional[int]) -> Optional[str]:
-    if not iso_day or days is None:
+def _after(iso_day: Optional[str], limit: Optional[Tuple[str, int]]) -> Optional[str]:
+    """The last day inside a purchase-age limit: n days on, or the same date n calendar months
+    on (the month's last day when it has no such date: 29 Feb + 24 months is 28 Feb)."""
+    if not iso_day or limit is None:
         return None
     try:
-        return (date.fromisoformat(iso_day) + timedelta(days=days)).isoformat()
+        day = date.fromisoformat(iso_day)
     except ValueError:
         return None
+    unit, n = limit
+    if unit == "days":
+        return (day + timedelta(days=n)).isoformat()
+    months = day.month - 1 + n
+    year, month = day.year + months // 12, months % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1])).isoformat()
 
 
 @lru_cache(maxsize=4)

@@ -17,6 +17,10 @@ BUTTON_SETS = ("facts_confirmed", "explanation_response", "callback_offer", "dec
 # What a business must state: nothing in code assumes a country (docs/design.md#precise-facts).
 # The `signals` cue list of the abusive-language risk flag (the others are named like their flag).
 ABUSIVE_CUES = "abusive"
+# A variant's `when` limits the time since purchase in days (a "30-day" return period) or in
+# calendar months (a "2-year" warranty is 24 months: the same date two years on, whatever
+# leap day falls inside; 730 days ended it a day early across a 29 February).
+PURCHASE_LIMITS = {"max_days_since_purchase": "days", "max_months_since_purchase": "months"}
 REQUIRED_BUSINESS = ("name", "timezone", "currency", "locale", "default_phone_region", "ticket_id_prefix", "order_id")
 
 
@@ -98,6 +102,11 @@ def _categories(data: Mapping[str, Any]) -> None:
             if "when" in variants[-1]:
                 raise CatalogError(f"categories.{code}.sub_reasons.{sub}: the last variant must have no 'when' (it is the fallback)")
             for variant in variants:
+                when = variant.get("when") or {}
+                unknown_limits = set(when) - set(PURCHASE_LIMITS)
+                if unknown_limits or len(when) > 1 or any(not isinstance(v, int) or v <= 0 for v in when.values()):
+                    raise CatalogError(f"policy {variant.get('id')}: 'when' is one of {sorted(PURCHASE_LIMITS)}, "
+                                       f"a whole number above 0 (got {dict(when)})")
                 if not variant.get("id") or variant["id"] in seen_ids:
                     raise CatalogError(f"categories.{code}.sub_reasons.{sub}: every variant needs a unique id ({variant.get('id')!r})")
                 seen_ids.add(variant["id"])
@@ -107,7 +116,7 @@ def _categories(data: Mapping[str, Any]) -> None:
                     raise CatalogError(f"policy {variant.get('id')}: unknown remedies {unknown}")
                 if offered and not 2 <= len(offered) <= 4:
                     raise CatalogError(f"policy {variant.get('id')}: offer 2-4 remedies (docs/design.md#empathy)")
-            dated = any("max_days_since_purchase" in (v.get("when") or {}) for v in variants)
+            dated = any(purchase_limit(v) for v in variants)
             if dated and "purchase_date" not in cat.get("required_facts", []):
                 raise CatalogError(f"categories.{code}: variants depend on purchase_date, so it must be a required fact")
     no_remedy = data.get("no_remedy") or {}
@@ -215,3 +224,12 @@ def _buttons(data: Mapping[str, Any]) -> None:
             if not re.fullmatch(r"[a-z_]+", str(intent)) or not _text(title):
                 raise CatalogError(f"buttons.{name}.{intent}: an intent name and the button's title")
     _known("buttons", buttons, BUTTON_SETS, "button set")
+
+
+def purchase_limit(variant: Mapping[str, Any]) -> "tuple[str, int] | None":
+    """("days" | "months", n) of a variant's purchase-age limit, or None (the fallback)."""
+    when = variant.get("when") or {}
+    for key, unit in PURCHASE_LIMITS.items():
+        if key in when:
+            return unit, int(when[key])
+    return None
