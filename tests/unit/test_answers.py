@@ -83,6 +83,10 @@ def test_no_remedy_is_guessed(text):
     "not the voucher",
     "i didnt pick the voucher",
     "a voucher is no use to me",
+    # nor is one judged too little (found in the role-play: this closed the complaint with it)
+    "£10 is an insult. i lost a days wages waiting in, i want proper compensation",
+    "10 quid?? pathetic",
+    "a tenner, is that it",
 ])
 def test_an_option_asked_about_or_refused_is_not_chosen(text):
     assert match_option(text, REMEDIES) is None

@@ -7,6 +7,7 @@
     graph_runner        the model graph run in a cached order instead of through dask
     session_expiry      when a new conversation session starts (agent hand-off, long chats)
     turn_hooks          every channel's messages: card numbers masked, the turn measured
+    typed_buttons       a button's words, typed, understood as the button clicked
 
 `install()` applies them all, once per process, and only on the Rasa release they were
 measured on (patching.MEASURED_ON). Every custom channel calls it from `from_credentials`
@@ -34,6 +35,7 @@ from bot.rasa_ext.patches import (
     keep_alive,
     session_expiry,
     turn_hooks,
+    typed_buttons,
 )
 from bot.rasa_ext.patches.patching import MEASURED_ON, UnmeasuredRasa, check_rasa_version
 
@@ -41,7 +43,8 @@ __all__ = ["MEASURED_ON", "PATCHES", "UnmeasuredRasa", "install"]
 
 logger = logging.getLogger(__name__)
 
-PATCHES = (action_validation, keep_alive, dialogue_states, event_lookup, graph_runner, session_expiry, turn_hooks)
+PATCHES = (action_validation, keep_alive, dialogue_states, event_lookup, graph_runner, session_expiry, turn_hooks,
+           typed_buttons)
 
 
 def install() -> bool:
