@@ -115,6 +115,18 @@ def asks_or_refuses(text: str) -> bool:
     return bool(_REFUSAL.search(plain))
 
 
+_DISAGREES = re.compile(
+    r"\b(?:i (?:totally |completely |strongly )?disagree|disagree with|(?:i )?don'?t (?:think (?:that'?s|thats|this is|it'?s) "
+    r"(?:right|fair|ok|okay|acceptable)|accept (?:that|this|it)|agree)|(?:that'?s|thats|this is|it'?s|its) not "
+    r"(?:right|fair|acceptable|good enough|ok|okay|on)|not (?:acceptable|good enough|fair)|unacceptable|unfair)\b")
+
+
+def disagrees(text: str) -> bool:
+    """A reply that disagrees in words rather than with a no: "sorry but i don't think that's
+    right", "I disagree with this decision", "that's not good enough"."""
+    return bool(_DISAGREES.search(_normalise(text)))
+
+
 def asks_back(text: str) -> bool:
     """A reply to a yes/no question that is a question of its own ("what happens if I say
     no?", "why would I want that"): no answer, whatever the classifier heard in it."""

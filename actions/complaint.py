@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import context, ticketing
 from actions.answers import (
-    NO, YES, asks_back, first_words_answer, match_option, match_window, ordinal_pick, says_unavailable, yes_or_no,
+    NO, YES, asks_back, disagrees, first_words_answer, match_option, match_window, ordinal_pick, says_unavailable, yes_or_no,
 )
 from actions.form_state import (
     AFFIRM, DENY, FACT_SLOTS, FORM_SLOTS, intent_of, policy_known, policy_variant, text_of, with_slots, words_of,
@@ -299,7 +299,10 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
             chosen = match_option(text, options + [cat.no_remedy])
         if chosen and chosen != none:
             return {"remedy_choice": chosen, "explanation_response": "accepted"}
-        if chosen == none or intent_of(tracker) in ({"reject_explanation"} | DENY) or yes_or_no(text) == NO:
+        if (chosen == none or intent_of(tracker) in ({"reject_explanation"} | DENY) or yes_or_no(text) == NO
+                or (not text.startswith("/") and (first_words_answer(text) == NO or disagrees(text)))):
+            # "sorry but i don't think that's right ...", "no. i disagree with this": an
+            # objection to the decision (found in the role-play: it was asked to pick again).
             return {"remedy_choice": none, "explanation_response": "rejected"}
         recategorised = await self._recategorised(tracker)
         if recategorised is not None:
@@ -313,7 +316,7 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
         answer = yes_or_no(text, intent if intent in AFFIRM | DENY else None)
         if answer == YES or intent == "thank":
             return {"explanation_response": "accepted"}
-        if answer == NO or intent == "reject_explanation" or first_words_answer(text) == NO:
+        if answer == NO or intent == "reject_explanation" or first_words_answer(text) == NO or disagrees(text):
             # "Not really. It's been three weeks and I fly home on Sunday" restates the problem
             # to disagree: a rejection, never a new category.
             return {"explanation_response": "rejected"}

@@ -96,6 +96,10 @@ class FactAnswers:
         text = text_of(tracker)
         if says_unavailable(text):
             return await self._not_read("product", "utter_invalid_product", dispatcher, tracker)
+        # "yes", "ok", "no" answer something else (found in the role-play: read back as
+        # "product: yes"); a product is asked for again, in words.
+        if yes_or_no(text) is not None and not parse_product(text):
+            return await self._not_read("product", "utter_invalid_product", dispatcher, tracker)
         product = parse_product(text) or clean_free_text(text)
         if not product:
             return await self._not_read("product", "utter_invalid_product", dispatcher, tracker)

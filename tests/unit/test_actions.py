@@ -112,6 +112,19 @@ async def test_vague_or_impossible_dates_are_asked_again(store, dispatcher, doma
     assert responses(dispatcher) == ["utter_invalid_purchase_date"]
 
 
+@pytest.mark.parametrize("text", ["yes", "ok", "Yes.", "no", "yeah"])
+async def test_a_yes_or_no_is_not_recorded_as_the_product(store, dispatcher, domain, text):
+    result = await ValidateComplaintForm().validate_product(text, dispatcher, make_tracker(text, "affirm", requested_slot="product"), domain)
+    assert result["product"] is None
+    assert responses(dispatcher) == ["utter_invalid_product"]
+
+
+async def test_a_product_answer_is_recorded(store, dispatcher, domain):
+    text = "my Bosch washing machine"
+    result = await ValidateComplaintForm().validate_product(text, dispatcher, make_tracker(text, "inform", requested_slot="product"), domain)
+    assert result["product"] == "Bosch washing machine"
+
+
 async def test_an_answer_with_two_facts_fills_both(store, dispatcher, domain):
     text = "ORD-5512390, bought 2 Jan 2023"
     result = await ValidateComplaintForm().validate_order_id(text, dispatcher, make_tracker(text, "inform", requested_slot="order_id"), domain)

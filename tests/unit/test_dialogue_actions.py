@@ -564,3 +564,19 @@ async def test_a_new_complaint_while_a_fact_is_asked_reclassifies_without_taking
     assert result["category"] == "delivery" and result["amount"] is None
     ticket = (await store.find(conversation_id="conv-1"))[0]
     assert ticket["category"] == "delivery" and ticket["facts"]["amount"] is None
+
+
+@pytest.mark.parametrize("text", [
+    "sorry but i dont think thats right, it broke in july 2025 which is inside the warranty",
+    "no. i disagree with this decision",
+    "That's not good enough",
+])
+async def test_an_objection_at_the_remedies_is_a_rejection_not_asked_again(store, dispatcher, domain, text):
+    """Found in the role-play: words that disagree with the decision were answered 'Sorry, I
+    didn't catch which one you'd like' and the remedies again."""
+    slots = {"category": "product_quality", "sub_reason": "faulty", "facts_confirmed": True,
+             "purchase_date": "2023-01-10", "order_id": "ORD-4400918", "product": "washing machine"}
+    tracker = make_tracker(text, "complain_repair_warranty", slots, requested_slot="remedy_choice")
+    result = await ValidateComplaintForm().validate_remedy_choice(text, dispatcher, tracker, domain)
+    assert result["remedy_choice"] == "none" and result["explanation_response"] == "rejected"
+    assert "utter_please_choose_remedy" not in [m.get("response") for m in dispatcher.messages]
