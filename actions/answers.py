@@ -127,6 +127,16 @@ def disagrees(text: str) -> bool:
     return bool(_DISAGREES.search(_normalise(text)))
 
 
+_UNDECIDED = re.compile(r"^(?:maybe|perhaps|possibly|not sure|i'?m not sure|unsure|dunno|i don'?t know|idk|"
+                        r"it depends|depends|depends when|depends on when|what times?|when would (?:it|that) be)\b")
+
+
+def undecided(text: str) -> bool:
+    """A reply to the callback offer that neither takes nor refuses it: "maybe", "not sure,
+    depends when. i work 9 to 5"."""
+    return bool(_UNDECIDED.match(_normalise(text)))
+
+
 def asks_back(text: str) -> bool:
     """A reply to a yes/no question that is a question of its own ("what happens if I say
     no?", "why would I want that"): no answer, whatever the classifier heard in it."""

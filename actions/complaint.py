@@ -14,7 +14,8 @@ from rasa_sdk.types import DomainDict
 
 from actions import context, ticketing
 from actions.answers import (
-    NO, YES, asks_back, disagrees, first_words_answer, match_option, match_window, ordinal_pick, says_unavailable, yes_or_no,
+    NO, YES, asks_back, disagrees, first_words_answer, match_option, match_window, ordinal_pick, says_unavailable, undecided,
+    yes_or_no,
 )
 from actions.form_state import (
     AFFIRM, DENY, FACT_SLOTS, FORM_SLOTS, intent_of, policy_known, policy_variant, text_of, with_slots, words_of,
@@ -335,6 +336,11 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
         if asks_back(text):
             # "what happens if I say no?": answered, and the offer stands; never taken for a no.
             dispatcher.utter_message(response="utter_callback_explained")
+            return {"callback_choice": None}
+        if undecided(text) and not text.startswith("/"):
+            # "maybe", "not sure, depends when": when the call could be is what they need to
+            # decide (found in the role-play: it was "was that a yes or a no?").
+            dispatcher.utter_message(response="utter_callback_when", hours=context.catalog().hours_summary())
             return {"callback_choice": None}
         answer = yes_or_no(text, intent if intent in AFFIRM | DENY else None)
         if answer == YES or intent == "thank":

@@ -4,6 +4,7 @@ second-explanation offer only after a refusal, confirming the remedy, what happe
 continued disagreement, and a second complaint about the same order."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any, Dict
 from zoneinfo import ZoneInfo
@@ -580,3 +581,15 @@ async def test_an_objection_at_the_remedies_is_a_rejection_not_asked_again(store
     result = await ValidateComplaintForm().validate_remedy_choice(text, dispatcher, tracker, domain)
     assert result["remedy_choice"] == "none" and result["explanation_response"] == "rejected"
     assert "utter_please_choose_remedy" not in [m.get("response") for m in dispatcher.messages]
+
+
+@pytest.mark.parametrize("text, intent", [("maybe", "affirm"), ("not sure, depends when. i work 9 to 5", "deny"),
+                                          ("dunno", "deny")])
+async def test_an_undecided_customer_hears_when_the_call_would_be(store, dispatcher, domain, text, intent):
+    """Found in the role-play: 'maybe' got 'was that a yes or a no?'. Nothing is decided for
+    them, and they hear the hours the specialist calls in."""
+    tracker = make_tracker(text, intent, {"category": "product_quality"}, requested_slot="callback_choice")
+    result = await ValidateComplaintForm().validate_callback_choice(text, dispatcher, tracker, domain)
+    assert result == {"callback_choice": None}
+    [said] = dispatcher.messages
+    assert said["response"] == "utter_callback_when" and re.search(r"\d{1,2}:\d{2}", said["hours"])
