@@ -32,8 +32,13 @@ _DISPUTE = re.compile(r"(?i)^\W*(?:no|nope|nah|not (?:quite|really|right|correct
 def _set_by_an_action(value: Any, tracker: Tracker) -> bool:
     """The fact was set this turn by an action, from a message it holds (the message added to
     the recorded complaint, for "It's a new problem"), while the latest message is a button
-    click: no payload states a fact, so there is nothing in the click to read it from again."""
-    return value not in (None, FACT_UNAVAILABLE) and text_of(tracker).startswith("/")
+    click: no payload states a fact, so there is nothing in the click to read it from again.
+    The click itself is never a fact: Rasa's from_text mapping puts the payload into the slot
+    being asked (found in the role-play: '/inform{"category": ...}' kept as the purchase
+    date broke every later turn)."""
+    text = text_of(tracker)
+    return value not in (None, FACT_UNAVAILABLE) and text.startswith("/") and value != text
+
 
 
 class FactAnswers:

@@ -436,3 +436,13 @@ async def test_new_session_leaves_a_finished_ticket_alone(store, dispatcher, dom
     events = await ActionSessionStart().run(dispatcher, tracker, domain)
     assert events[0]["event"] == "session_started"
     assert await store.get("C-20261122-0042") == before
+
+
+@pytest.mark.parametrize("slot", ["purchase_date", "order_id", "amount"])
+async def test_a_button_clicked_while_a_fact_is_asked_is_not_kept_as_the_fact(store, dispatcher, domain, slot):
+    """Rasa's from_text mapping puts a click's payload into the slot being asked; kept as the
+    purchase date, it broke every later turn of the conversation."""
+    payload = '/inform{"category": "delivery"}'
+    tracker = make_tracker(payload, "inform", {slot: payload}, requested_slot=slot)
+    result = await getattr(ValidateComplaintForm(), f"validate_{slot}")(payload, dispatcher, tracker, domain)
+    assert result.get(slot) != payload
