@@ -179,6 +179,11 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
             # Not confident: ask which category (buttons) rather than state a guessed policy.
             return ["category_choice"] if tracker.get_slot("customer_demand") else ["customer_demand"]
         slots = cat.required_facts(category)
+        correcting = tracker.get_slot("fact_to_correct")
+        if correcting in FACT_SLOTS and correcting not in slots:
+            # A detail the category doesn't need, put up for correction, is asked again too
+            # (found in the role-play: "The amount" cleared it and nothing asked for it).
+            slots.append(correcting)
         if slots or any(tracker.get_slot(f) for f in FACT_SLOTS):
             if tracker.get_slot("facts_disputed"):
                 slots.append("fact_to_correct")

@@ -15,8 +15,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import context
-from actions.answers import NO, YES, day_of_month_correction, says_unavailable, with_day, yes_or_no
-from actions.form_state import AFFIRM, DENY, FACT_SLOTS, TOPIC, intent_of, text_of, words_of
+from actions.answers import NO, YES, day_of_month_correction, ordinal_pick, says_unavailable, with_day, yes_or_no
+from actions.form_state import AFFIRM, DENY, FACT_SLOTS, TOPIC, correctable_details, intent_of, text_of, words_of
 from actions.parsing import clean_free_text, extract_facts, parse_amount, parse_date, parse_order_id, parse_product
 from bot.tickets.model import FACT_UNAVAILABLE
 
@@ -27,6 +27,10 @@ MAX_ASKS = 2
 
 # A reply to the read-back that begins by disputing it: "no - ...", "not quite, ...", "wrong, ...".
 _DISPUTE = re.compile(r"(?i)^\W*(?:no|nope|nah|not (?:quite|really|right|correct)|wrong|that'?s (?:wrong|not right)|incorrect)\b")
+
+
+_NOTHING_WRONG = re.compile(r"(?i)\b(?:nothing(?:'?s| is)? wrong|nothing to (?:correct|change)|(?:it'?s |its |they'?re |that'?s )?all "
+                            r"(?:correct|right|fine|good)|neither|none of them|it was (?:all )?(?:correct|right))\b")
 
 
 def _set_by_an_action(value: Any, tracker: Tracker) -> bool:
@@ -162,8 +166,12 @@ class FactAnswers:
         if corrections:
             return {**corrections, "fact_to_correct": next(iter(corrections)), "facts_disputed": False, "facts_confirmed": None}
         named = self._named_detail(text, tracker)
+        if named is None and not text.startswith("/"):
+            index = ordinal_pick(text, len(correctable_details(tracker)))  # "the first one", "2"
+            named = correctable_details(tracker)[index] if index is not None else None
         if named is None:
-            if yes_or_no(text) == YES:  # "actually it's fine"
+            if yes_or_no(text, intent_of(tracker) if text.startswith("/") else None) == YES or _NOTHING_WRONG.search(text):
+                # "actually it's fine", "nothing is wrong", the "Nothing, it's all correct" button
                 return {"fact_to_correct": None, "facts_disputed": False, "facts_confirmed": True}
             dispatcher.utter_message(response="utter_please_choose")
             return {"fact_to_correct": None}

@@ -64,3 +64,9 @@ def policy_known(tracker: Tracker) -> bool:
     category = cat.category(tracker.get_slot("category"))
     sub = category["sub_reasons"].get(tracker.get_slot("sub_reason") or "") or category["sub_reasons"][category["default_sub_reason"]]
     return not any(purchase_limit(v) for v in sub["variants"])
+
+
+def correctable_details(tracker: Tracker) -> List[str]:
+    """What "which detail is wrong?" offers, in its buttons' order: each fact given, then
+    what the complaint is about."""
+    return [name for name in FACT_SLOTS if tracker.get_slot(name) is not None] + [TOPIC]

@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context, ticketing
-from actions.form_state import FACT_SLOTS, TOPIC, policy_known, policy_variant
+from actions.form_state import TOPIC, correctable_details, policy_known, policy_variant
 from actions.parsing import read_facts
 from bot.catalog import Statement, human_date
 from bot.speech import speakable_date, speakable_order_id
@@ -112,9 +112,9 @@ class ActionAskFactToCorrect(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         cat = context.catalog()
-        given = [name for name in FACT_SLOTS if tracker.get_slot(name) is not None]
-        buttons = [{"title": cat.facts[name]["label"], "payload": f'/inform{{"fact": "{name}"}}'} for name in given]
-        buttons.append({"title": cat.topic["label"], "payload": f'/inform{{"fact": "{TOPIC}"}}'})
+        buttons = [{"title": (cat.topic if name == TOPIC else cat.facts[name])["label"],
+                    "payload": f'/inform{{"fact": "{name}"}}'} for name in correctable_details(tracker)]
+        buttons += cat.buttons("nothing_to_correct")  # a way back out (found in the role-play: none)
         dispatcher.utter_message(response="utter_ask_fact_to_correct", buttons=buttons)
         return []
 

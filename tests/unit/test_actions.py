@@ -446,3 +446,38 @@ async def test_a_button_clicked_while_a_fact_is_asked_is_not_kept_as_the_fact(st
     tracker = make_tracker(payload, "inform", {slot: payload}, requested_slot=slot)
     result = await getattr(ValidateComplaintForm(), f"validate_{slot}")(payload, dispatcher, tracker, domain)
     assert result.get(slot) != payload
+
+
+@pytest.mark.parametrize("text, fact", [("the first one", "order_id"), ("2", "purchase_date"), ("the last one", "category")])
+async def test_which_detail_by_position(store, dispatcher, domain, text, fact):
+    """The buttons' order: each fact given, then what it's about (as the question shows them)."""
+    slots = {"category": "delivery", "order_id": "ORD-4400918", "purchase_date": "2026-11-03", "facts_disputed": True}
+    tracker = make_tracker(text, "inform", slots, requested_slot="fact_to_correct")
+    result = await ValidateComplaintForm().validate_fact_to_correct(text, dispatcher, tracker, domain)
+    assert result["fact_to_correct"] == fact
+
+
+@pytest.mark.parametrize("text, intent", [("/affirm", "affirm"), ("nothing is wrong", "deny"),
+                                          ("neither, i said yes its all correct", "deny")])
+async def test_nothing_to_correct_goes_back_to_a_confirmed_read_back(store, dispatcher, domain, text, intent):
+    slots = {"category": "delivery", "order_id": "ORD-4400918", "facts_disputed": True}
+    tracker = make_tracker(text, intent, slots, requested_slot="fact_to_correct")
+    result = await ValidateComplaintForm().validate_fact_to_correct(text, dispatcher, tracker, domain)
+    assert result["facts_confirmed"] is True and result["fact_to_correct"] is None
+    assert "order_id" not in result  # nothing cleared
+
+
+async def test_the_which_detail_question_has_a_way_back_out(dispatcher, domain):
+    from actions.questions import ActionAskFactToCorrect
+
+    tracker = make_tracker("/deny", "deny", {"category": "delivery", "order_id": "ORD-4400918"})
+    await ActionAskFactToCorrect().run(dispatcher, tracker, domain)
+    titles = [b["title"] for b in dispatcher.messages[-1]["buttons"]]
+    assert titles[-1] == "Nothing, it's all correct" and len(titles) == 3
+
+
+async def test_a_detail_the_category_does_not_need_is_asked_again_when_corrected(store, dispatcher, domain):
+    slots = {"category": "delivery", "order_id": "ORD-4400918", "amount": None, "fact_to_correct": "amount",
+             "facts_confirmed": None}
+    required = await ValidateComplaintForm().required_slots([], dispatcher, make_tracker("", None, slots), domain)
+    assert "amount" in required and required.index("amount") < required.index("facts_confirmed")

@@ -118,7 +118,7 @@ async def test_which_detail_offers_a_button_per_fact_given(store, dispatcher, do
     tracker = make_tracker("", None, {"category": "delivery", "order_id": "ORD-4400918", "amount": 20.0})
     await ActionAskFactToCorrect().run(dispatcher, tracker, domain)
     payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
-    assert payloads == ['/inform{"fact": "order_id"}', '/inform{"fact": "amount"}', '/inform{"fact": "category"}']
+    assert payloads == ['/inform{"fact": "order_id"}', '/inform{"fact": "amount"}', '/inform{"fact": "category"}', "/affirm"]
 
 
 @pytest.mark.parametrize("text, intent, other", [

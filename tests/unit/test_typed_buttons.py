@@ -31,6 +31,8 @@ CATEGORIES = [{"title": "A late or missing delivery", "payload": '/inform{"categ
     ("it's a new problem", ADDED, "/new_complaint"),
     ("Its a new problem", ADDED, "/new_complaint"),
     ("that's right", READ_BACK, "/affirm"),
+    ("yse thats rihgt", READ_BACK, "/affirm"),
+    ("the dat", [{"title": "The order number", "payload": "/o"}, {"title": "The date", "payload": "/d"}], "/d"),
     ("a charge on my card", CATEGORIES, '/inform{"category": "billing"}'),
     ("something else", CATEGORIES, '/inform{"category": "other"}'),
 ])
@@ -41,6 +43,8 @@ def test_a_buttons_words_typed_are_the_button(typed, buttons, payload):
 @pytest.mark.parametrize("typed, buttons", [
     ("yes", READ_BACK),                                   # a lone word of a title: the classifier's
     ("no", READ_BACK),
+    ("no that's right", READ_BACK),                       # "no" is not a slip of "yes"
+    ("yes that's wrong", READ_BACK),
     ("yes that's right but the date is wrong, it was the 5th", READ_BACK),  # more than the button
     ("it's a new problem, the invoice was wrong too and I was charged for a third item", ADDED),
     ("my card was charged twice for a late delivery", CATEGORIES),

@@ -11,7 +11,8 @@ text the customer typed is what the conversation records.
 
 A message is a button when, once lower-cased without punctuation, it is the button's title,
 or a run of at least half of its words ("that's all" for "No, that's all"; never a lone
-"yes" or "no"), or the title with a slip (difflib ratio >= 0.88, e.g. "speak to a persn"),
+"yes" or "no"), or the title with slips (difflib: the whole >= 0.88, "speak to a persn", or word for word
+>= 0.66, "yse thats rihgt"),
 and that holds for exactly one of the buttons. Anything longer or different goes to the
 classifier as before; the actions read what is typed at their own questions
 (actions/answers.py: "the first one", "the voucher i guess").
@@ -33,12 +34,25 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from bot.rasa_ext.patches.patching import replace
 
 SLIP_RATIO = 0.88
+WORD_SLIP_RATIO = 0.66   # "yse"/"yes", "rihgt"/"right", "dat"/"date"; never "no"/"yes", "wrong"/"right"
 MAX_WORDS = 8
 
 
 def _words(text: str) -> List[str]:
     lowered = (text or "").lower().replace("’", "'")
     return re.sub(r"[^\w' ]+", " ", lowered).split()
+
+
+def _ratio(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def _slipped(said: List[str], title: List[str]) -> bool:
+    """The title typed with slips: the whole within SLIP_RATIO, or word for word, each word
+    within WORD_SLIP_RATIO ("yse thats rihgt" for "Yes, that's right")."""
+    if _ratio(" ".join(said), " ".join(title)) >= SLIP_RATIO:
+        return True
+    return len(said) == len(title) and all(_ratio(a, b) >= WORD_SLIP_RATIO for a, b in zip(said, title))
 
 
 def _run_of(part: List[str], whole: List[str]) -> bool:
@@ -57,7 +71,7 @@ def typed_button(text: str, buttons: Sequence[Dict[str, Any]]) -> Optional[str]:
             continue
         exact = said == title
         shortened = len(said) * 2 >= len(title) and len(said) >= 2 and _run_of(said, title)
-        slip = difflib.SequenceMatcher(None, " ".join(said), " ".join(title)).ratio() >= SLIP_RATIO
+        slip = _slipped(said, title)
         if exact:
             return payload
         if shortened or slip:
