@@ -27,7 +27,7 @@ from actions.retried_turn import ticket_of_failed_turn
 from actions.parsing import extract_facts, parse_phone
 from actions.signals import message_emotion, overall_emotion, risk_flags
 from actions.understanding import FACTS_INTENT, NEW_COMPLAINT, CategoryDecision, category_ranking, complaint_outweighs_intent, decide_category, started_by_rule
-from bot.tickets.model import FACT_UNAVAILABLE, Actor, CallbackState, HistoryAction, Status, iso, issue_key, record
+from bot.tickets.model import FACT_UNAVAILABLE, Actor, CallbackState, HistoryAction, RiskFlag, Status, iso, issue_key, record
 
 
 def decision_of(tracker: Tracker, cat) -> CategoryDecision:
@@ -128,6 +128,9 @@ class ActionStartComplaint(Action):
         _empathise(dispatcher, cat, text, decision.category)
         urgent = set(risk_flags([text], cat.data.get("signals", {}))) & set(cat.data.get("handoff", {}).get("auto_handoff_risk_flags", []))
         if urgent:
+            if RiskFlag.SAFETY in urgent:
+                # Someone's safety before the complaint: what to do now, then a person at once.
+                dispatcher.utter_message(response="utter_safety_first")
             tracker = with_slots(tracker, events)
             return events + await hand_off(dispatcher, tracker, "high risk: " + ", ".join(sorted(urgent)))
         return events

@@ -87,9 +87,13 @@ class RiskFlag:
     LEGAL = "legal"
     ABUSIVE_LANGUAGE = "abusive_language"
     REPEAT_COMPLAINT = "repeat_complaint"
+    # A product that caught fire, sparked, gave a shock or hurt someone: safety advice first,
+    # a person at once, P1 (docs/design.md#tracking).
+    SAFETY = "safety"
 
 
-RISK_FLAGS = (RiskFlag.REGULATOR, RiskFlag.MEDIA, RiskFlag.LEGAL, RiskFlag.ABUSIVE_LANGUAGE, RiskFlag.REPEAT_COMPLAINT)
+RISK_FLAGS = (RiskFlag.REGULATOR, RiskFlag.MEDIA, RiskFlag.LEGAL, RiskFlag.ABUSIVE_LANGUAGE, RiskFlag.REPEAT_COMPLAINT,
+              RiskFlag.SAFETY)
 # ticket["style_hint"]: how the customer writes, for the agent (docs/design.md#precise-facts).
 # The catalog's cue lists and weights name emotions, risk flags and styles: they are checked
 # against these (bot/catalog_validation.py), so a misspelt one can't switch a rule off.

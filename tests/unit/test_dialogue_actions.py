@@ -593,3 +593,17 @@ async def test_an_undecided_customer_hears_when_the_call_would_be(store, dispatc
     assert result == {"callback_choice": None}
     [said] = dispatcher.messages
     assert said["response"] == "utter_callback_when" and re.search(r"\d{1,2}:\d{2}", said["hours"])
+
+
+async def test_a_danger_to_someone_gets_safety_advice_first_and_a_person_at_once(store, dispatcher, domain):
+    """Found in the role-play: a charger that caught fire and burned a child went through the
+    ordinary faulty-product flow (a repair, no advice)."""
+    text = "the phone charger i bought from you caught fire last night and my daughter burned her hand"
+    tracker = make_tracker(text, "complain_product_quality", {})
+    events = await ActionStartComplaint().run(dispatcher, tracker, domain)
+    said = responses(dispatcher)
+    assert "utter_safety_first" in said and said.index("utter_safety_first") < len(said) - 1
+    assert any(e.get("event") == "pause" for e in events) or any(e.get("event") == "followup" for e in events)
+    ticket = await store.get(slot_events(events)["ticket_id"])
+    assert "safety" in ticket["risk_flags"] and ticket["priority"]["level"] == "P1"
+    assert "safety" in ticket["history"][-1]["note"]

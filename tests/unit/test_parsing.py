@@ -86,6 +86,8 @@ def test_risk_flags_and_style(catalog):
     flags = risk_flags(["I'll go to the ombudsman and post it on twitter, my solicitor agrees, third time I've called, idiots"], signals)
     assert flags == ["regulator", "media", "legal", "repeat_complaint", "abusive_language"]
     assert style_hint(["I want this fixed immediately, right now"], signals["style"]) == "assertive"
+    assert risk_flags(["the charger caught fire and my son burned his hand"], signals) == ["safety"]
+    assert risk_flags(["my laptop keeps overheating and shuts down"], signals) == []  # a fault, not a danger
     assert style_hint(["sorry to bother you, if possible could you check my order"], signals["style"]) == "reserved"
 
 
