@@ -61,6 +61,15 @@ _RELATIVE = re.compile(
     rf"|a\s+week\s+last\s+{_WEEKDAY}|{_WEEKDAY}\s+before\s+last"
     rf"|(?:last|this\s+past|on|this)\s+{_WEEKDAY}|{_WEEKDAY_FULL})\b"
 )
+# "the 3rd of last month", "the 20th of this month": a day of a month named by where it
+# stands ("3rd" alone would be read as this month's 3rd). "two weeks ago Tuesday", "Tuesday
+# two weeks ago": the Tuesday of the week (Monday to Sunday) two weeks back.
+_OF_A_MONTH = re.compile(r"(?i)\b(?:the\s+)?(?P<day>[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?\s+of\s+"
+                         r"(?P<which>last|this|the\s+(?:previous|last))\s+month\b")
+_WEEKS_AGO_WEEKDAY = re.compile(
+    rf"(?i)\b(?:(?P<n1>\d+|an?|one|two|three|four)\s+weeks?\s+ago\s+(?:on\s+)?(?:a\s+|the\s+)?(?P<d1>{_WEEKDAY})"
+    rf"|(?:on\s+)?(?:the\s+)?(?P<d2>{_WEEKDAY})\s+(?P<n2>\d+|an?|one|two|three|four)\s+weeks?\s+ago)\b")
+_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4}
 # "over a week ago", "about 3 days ago", "a fortnight ago or so": a count of days back said
 # roughly, so no day is named and the purchase date is asked for rather than recorded wrong
 # (docs/design.md#precise-facts). "like yesterday" or "about last Tuesday" still name the day.
@@ -206,9 +215,34 @@ def _precise(fragment: str) -> bool:
     return bool(re.search(r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}", fragment))
 
 
+def _placed(match: re.Match, today: date) -> Optional[date]:
+    """The day an _OF_A_MONTH or _WEEKS_AGO_WEEKDAY match names."""
+    if "which" in match.groupdict():
+        year, month = today.year, today.month
+        if match.group("which").lower() != "this":
+            year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+        try:
+            return date(year, month, int(match.group("day")))
+        except ValueError:
+            return None
+    count = match.group("n1") or match.group("n2")
+    weeks = int(count) if count.isdigit() else _COUNTS[count.lower()]
+    weekday = _WEEKDAY_INDEX[(match.group("d1") or match.group("d2")).lower()[:3]]
+    back = today - timedelta(days=7 * weeks)
+    return back - timedelta(days=back.weekday() - weekday)
+
+
 def _found(view: str, today: date) -> List[Tuple[date, Tuple[int, int]]]:
     """Every day named in view, with where it stands."""
     out: List[Tuple[date, Tuple[int, int]]] = []
+    placed = []
+    for form in (_OF_A_MONTH, _WEEKS_AGO_WEEKDAY):
+        for match in form.finditer(view):
+            placed.append(match.span())
+            day = _placed(match, today)
+            if day is not None:  # "the 31st of last month" in a 30-day month names no day
+                out.append((day, match.span()))
+    view = blank(view, placed)
     for form in _FORMS:
         for match in form.finditer(view):
             if _modal_may(match):

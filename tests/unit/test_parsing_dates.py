@@ -39,6 +39,14 @@ TODAY = date(2026, 11, 22)  # a Sunday
     ("the day before yesterday", "2026-11-20"),
     ("two weeks ago", "2026-11-08"),
     ("a fortnight ago", "2026-11-08"),
+    # a day of a month said by where it stands (found in the role-play: read as this month's)
+    ("the 3rd of last month", "2026-10-03"),
+    ("bought it on the 5th of this month", "2026-11-05"),
+    ("the 31st of last month", "2026-10-31"),
+    # a weekday of a week counted back: Sunday 22nd -> two weeks back is the week of 2 Nov
+    ("two weeks ago tuesday", "2026-11-03"),
+    ("ordered it tuesday two weeks ago", "2026-11-03"),
+    ("a week ago on friday", "2026-11-13"),
     ("ordered it 3 days ago", "2026-11-19"),
     ("last tuesday", "2026-11-17"),
     ("got it last saturday", "2026-11-21"),
@@ -89,6 +97,7 @@ def test_a_stated_date_is_read(text, expected):
     "please sort this out today",  # when they want it, not when they bought it
     "I called yesterday and nobody answered",  # a contact with us, not a purchase
     "the 2nd time I've had to complain",  # an ordinal, not a day
+    "the 31st of this month",  # November has no 31st: asked again, never another month's
     "i rang 5 times on the 14th",
     "any news on C-20261201-0015?",  # a reference holds a date-like run of digits
     "order ord-20261101 is late",
