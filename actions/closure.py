@@ -13,11 +13,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context, ticketing
 from actions.answers import YES, asks_back, yes_or_no
-from actions.complaint import callback_eligible
+from actions.complaint import answer_privacy_request, callback_eligible
 from actions.fallback import opens_here
 from actions.form_state import FACT_SLOTS, policy_known, with_slots
 from actions.parsing import extract_facts
 from actions.questions import offer_callback, state_expectations
+from actions.signals import privacy_request
 from bot.privacy import mask_secrets
 from bot.speech import speakable_order_id
 from bot.tickets.model import Actor, CallbackState, HistoryAction, Status, iso, record
@@ -106,6 +107,8 @@ class ActionAddToComplaint(Action):
             return [SlotSet("complaint_recorded", False), FollowupAction("action_start_complaint")]
         cat = context.catalog()
         text = tracker.latest_message.get("text") or ""
+        if privacy_request(text):
+            return answer_privacy_request(dispatcher)
         new = extract_facts(text, cat, context.today(cat))
         events: List[EventType] = [SlotSet(name, value) for name, value in new.items()
                                    if name in FACT_SLOTS and tracker.get_slot(name) in (None, "")]

@@ -25,7 +25,7 @@ from actions.fallback import bad_input_kind
 from actions.handoff import hand_off
 from actions.retried_turn import ticket_of_failed_turn
 from actions.parsing import extract_facts, parse_phone
-from actions.signals import message_emotion, overall_emotion, risk_flags
+from actions.signals import message_emotion, overall_emotion, privacy_request, risk_flags
 from actions.understanding import FACTS_INTENT, NEW_COMPLAINT, CategoryDecision, category_ranking, complaint_outweighs_intent, decide_category, started_by_rule
 from bot.tickets.model import FACT_UNAVAILABLE, Actor, CallbackState, HistoryAction, RiskFlag, Status, iso, issue_key, record
 
@@ -59,6 +59,13 @@ def _empathise(dispatcher: CollectingDispatcher, cat, text: str, category: Optio
     (in general words while the category isn't settled)."""
     label, _ = message_emotion(text, cat.data.get("signals", {}))
     dispatcher.utter_message(response=f"utter_empathy_{label}", category_label=cat.category(category)["label"] if category else "problem")
+
+
+def answer_privacy_request(dispatcher: CollectingDispatcher) -> List[EventType]:
+    """Where a request about personal data goes; nothing is recorded, the chat goes on."""
+    contact = (context.catalog().business.get("privacy_contact") or "").strip()
+    dispatcher.utter_message(response="utter_privacy_request", contact=f" at {contact}" if contact else "")
+    return [FollowupAction("action_listen")]
 
 
 async def _open_ticket_for_order(tracker: Tracker, order_id: Optional[str]) -> Optional[str]:
@@ -95,6 +102,8 @@ class ActionStartComplaint(Action):
     async def _start(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
         cat = context.catalog()
         text = text_of(tracker)
+        if privacy_request(text):
+            return answer_privacy_request(dispatcher)
         retried = ticket_of_failed_turn(tracker)  # before the reset below clears `ticket_id`
         events: List[EventType] = [SlotSet(name, None) for name in FORM_SLOTS + (
             "ticket_id", "category", "sub_reason", "customer_demand", "complaint_recorded", "added_message")]

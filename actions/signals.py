@@ -92,3 +92,19 @@ def style_hint(texts: List[str], style_cues: Dict[str, List[str]]) -> Optional[s
         scores["reserved"] += 1
     style, score = max(scores.items(), key=lambda item: item[1])
     return style if score > 0 else None
+
+
+# A request about the customer's personal data (what is held, a copy, deleting it) is the
+# privacy team's, never a complaint to record (found in the role-play: "delete my data"
+# opened a complaint record holding that very request).
+_PRIVACY_REQUEST = re.compile(
+    r"(?i)\b(?:(?:delete|erase|remove|wipe)\s+(?:all\s+)?(?:of\s+)?my\s+(?:personal\s+)?(?:data|details|information|info)"
+    r"|what\s+(?:personal\s+)?(?:data|information|info|details)\s+(?:do\s+)?you\s+(?:hold|have|store|keep)"
+    r"|what\s+(?:do\s+)?you\s+(?:hold|have|store|keep)\s+(?:on|about)\s+me"
+    r"|(?:subject|data)\s+access\s+request|\bsar\b|\bgdpr\b|right\s+to\s+be\s+forgotten"
+    r"|(?:a\s+)?copy\s+of\s+(?:all\s+)?(?:my|the)\s+(?:personal\s+)?data)")
+
+
+def privacy_request(text: str) -> bool:
+    """Whether a message asks about the customer's personal data (docs/design.md#handoff)."""
+    return bool(_PRIVACY_REQUEST.search(text or ""))

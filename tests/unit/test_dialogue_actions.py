@@ -607,3 +607,21 @@ async def test_a_danger_to_someone_gets_safety_advice_first_and_a_person_at_once
     ticket = await store.get(slot_events(events)["ticket_id"])
     assert "safety" in ticket["risk_flags"] and ticket["priority"]["level"] == "P1"
     assert "safety" in ticket["history"][-1]["note"]
+
+
+@pytest.mark.parametrize("text", ["what personal data do you hold on me?", "please delete my data",
+                                  "I want to make a subject access request", "GDPR request: send me a copy of my data"])
+async def test_a_request_about_personal_data_is_answered_and_never_recorded(store, dispatcher, domain, text):
+    """Found in the role-play: "delete my data" opened a complaint record holding the request."""
+    events = await ActionStartComplaint().run(dispatcher, make_tracker(text, "complain_other", {}), domain)
+    assert responses(dispatcher) == ["utter_privacy_request"]
+    assert "privacy@" in dispatcher.messages[0]["contact"]
+    assert not slot_events(events).get("ticket_id") and await store.find(conversation_id="conv-1", limit=5) == []
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "action_listen"  # no form follows
+
+
+@pytest.mark.parametrize("text", ["my data cable stopped working", "the delete button in the app charged me twice"])
+async def test_a_complaint_that_mentions_data_is_still_a_complaint(text):
+    from actions.signals import privacy_request
+
+    assert not privacy_request(text)
