@@ -317,6 +317,10 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
             chosen = match_option(text, options + [cat.no_remedy])
         if chosen and chosen != none:
             return {"remedy_choice": chosen, "explanation_response": "accepted"}
+        if chosen == none and not policy_variant(tracker).get("cannot") and not disagrees(text):
+            # "None of these" after a decision that refuses nothing declines the extras; it
+            # objects to nothing (found in the role-play: an objection was put on record).
+            return {"remedy_choice": none}
         if (chosen == none or intent_of(tracker) in ({"reject_explanation"} | DENY) or yes_or_no(text) == NO
                 or (not text.startswith("/") and (first_words_answer(text) == NO or disagrees(text)))):
             # "sorry but i don't think that's right ...", "no. i disagree with this": an

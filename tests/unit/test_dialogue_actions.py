@@ -625,3 +625,14 @@ async def test_a_complaint_that_mentions_data_is_still_a_complaint(text):
     from actions.signals import privacy_request
 
     assert not privacy_request(text)
+
+
+async def test_none_of_these_after_a_decision_that_refuses_nothing_is_no_objection(store, dispatcher, domain):
+    """Found in the role-play: 'None of these' after a favourable decision put an objection on record."""
+    slots = {"category": "product_quality", "sub_reason": "faulty", "facts_confirmed": True, "order_id": "ORD-4400918",
+             "purchase_date": context.today(context.catalog()).isoformat(), "product": "kettle"}
+    assert not policy_variant(make_tracker("", None, slots)).get("cannot")
+    tracker = make_tracker('/inform{"remedy": "none"}', "inform", slots, requested_slot="remedy_choice",
+                           entities=[{"entity": "remedy", "value": "none"}])
+    result = await ValidateComplaintForm().validate_remedy_choice("none", dispatcher, tracker, domain)
+    assert result == {"remedy_choice": "none"}
