@@ -25,7 +25,7 @@ def test_a_bare_no_asks_which_detail_and_changes_only_that(live_stack):
     live_stack.say(sender, "my parcel ord 4400918 is a week late and i paid 4.99 for delivery")
     replies = live_stack.say(sender, "no")
     assert domain_text("utter_ask_fact_to_correct") in texts(replies)
-    assert [b["title"] for b in buttons(replies)] == ["The order number", "The amount", "What it's about"]
+    assert [b["title"] for b in buttons(replies)] == ["The order number", "The amount", "What it's about", "Nothing, it's all correct"]
     replies = live_stack.say(sender, "the order number")
     replies = live_stack.say(sender, "ORD-4400919")
     said = texts(replies)
