@@ -44,7 +44,6 @@ def _set_by_an_action(value: Any, tracker: Tracker) -> bool:
     return value not in (None, FACT_UNAVAILABLE) and text.startswith("/") and value != text
 
 
-
 class FactAnswers:
     # ---- key facts --------------------------------------------------------------
     def _other_facts(self, text: str, tracker: Tracker, skip: str) -> Dict[str, Any]:
