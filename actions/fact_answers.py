@@ -166,8 +166,9 @@ class FactAnswers:
             return {**corrections, "fact_to_correct": next(iter(corrections)), "facts_disputed": False, "facts_confirmed": None}
         named = self._named_detail(text, tracker)
         if named is None and not text.startswith("/"):
-            index = ordinal_pick(text, len(correctable_details(tracker)))  # "the first one", "2"
-            named = correctable_details(tracker)[index] if index is not None else None
+            offered = correctable_details(tracker)
+            index = ordinal_pick(text, len(offered))  # "the first one", "2"
+            named = offered[index] if index is not None else None
         if named is None:
             if yes_or_no(text, intent_of(tracker) if text.startswith("/") else None) == YES or _NOTHING_WRONG.search(text):
                 # "actually it's fine", "nothing is wrong", the "Nothing, it's all correct" button
