@@ -162,7 +162,7 @@ class Catalog:
         return sub["variants"][-1]
 
     def statements(self, variant: Dict[str, Any], facts: Dict[str, Any], today: date) -> List[Statement]:
-        limit = self._deadline_days(variant)
+        limit = self._deadline_limit(variant)
         values = {
             "order_id": facts.get("order_id") or "",
             "purchase_date": human_date(facts.get("purchase_date")),
@@ -177,7 +177,7 @@ class Catalog:
                 out.append(Statement(f"{variant['id']}.{kind}", kind, variant[kind].format(**values)))
         return out
 
-    def _deadline_days(self, variant: Dict[str, Any]) -> Optional[Tuple[str, int]]:
+    def _deadline_limit(self, variant: Dict[str, Any]) -> Optional[Tuple[str, int]]:
         """The limit a variant's text talks about: its own, or (for the fallback variant,
         'warranty ended on {deadline}') the one of the variant before it."""
         return self._deadlines.get(variant.get("id"))
