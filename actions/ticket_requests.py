@@ -134,10 +134,20 @@ class ActionCancelCallback(TicketRequestAction):
 
     async def act(self, ticket: Dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
         callback = ticket.get("callback") or {}
+        text = tracker.latest_message.get("text") or ""
+        asked = bool(_ASKS_WHETHER.search(text))
         if callback.get("status") != CallbackState.OPTED_IN or callback.get("outcome"):
-            dispatcher.utter_message(response="utter_no_callback_to_cancel", ticket_id=ticket["ticket_id"])
+            cancelled = callback.get("status") == CallbackState.CANCELLED and asked
+            dispatcher.utter_message(response="utter_callback_is_cancelled" if cancelled else "utter_no_callback_to_cancel",
+                                     ticket_id=ticket["ticket_id"])
             return []
-        if _MOVES.search(tracker.latest_message.get("text") or ""):
+        if asked:
+            # "did you cancel it??" asks; cancelling on a question would drop a call the
+            # customer still wants. The answer, and the cancel one click away.
+            dispatcher.utter_message(response="utter_callback_still_booked", ticket_id=ticket["ticket_id"],
+                                     buttons=context.catalog().buttons("callback_still_booked"))
+            return []
+        if _MOVES.search(text):
             # "change my callback to Thursday morning" is not "cancel it": the call stays booked.
             dispatcher.utter_message(response="utter_callback_not_moved", ticket_id=ticket["ticket_id"],
                                      buttons=context.catalog().buttons("callback_not_moved"))
@@ -153,6 +163,9 @@ class ActionCancelCallback(TicketRequestAction):
         return events
 
 
+# A question whether it is cancelled ("did you cancel it??", "is my callback cancelled?",
+# "has it been cancelled yet"), not a request to cancel ("can you cancel it?").
+_ASKS_WHETHER = re.compile(r"(?i)^\W*(?:so|and|but|wait|hang on)?\W*(?:did|have|has|is|was|were|are)\s+(?:you|it|my|the|that|this|they|someone)\b")
 _MOVES = re.compile(r"(?i)\b(?:change|changing|move|moving|reschedule|rearrange|another time|different time|a different day|earlier|later|instead)\b")
 
 

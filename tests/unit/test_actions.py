@@ -400,6 +400,24 @@ async def test_a_callback_asked_to_move_is_not_cancelled(store, dispatcher, doma
     assert (await store.get(ticket["ticket_id"]))["callback"]["status"] == "opted_in"
 
 
+@pytest.mark.parametrize("text", ["did you cancel it??", "is my callback cancelled?", "so has the call been cancelled"])
+async def test_asking_whether_a_callback_is_cancelled_does_not_cancel_it(store, dispatcher, domain, text):
+    slots = await _start(store, domain, "my oven broke, bought 3 March 2023", "complain_repair_warranty")
+    ticket = await store.get(slots["ticket_id"])
+    ticket["callback"] = {"status": "opted_in", "window": {"start": iso(context.now() + timedelta(days=1)), "end": iso(context.now() + timedelta(days=1, hours=2))}, "decided_at": iso()}
+    await store.save(ticket)
+    await ActionCancelCallback().run(dispatcher, make_tracker(text, "cancel_callback", slots), domain)
+    assert responses(dispatcher) == ["utter_callback_still_booked"]
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/cancel_callback"
+    assert (await store.get(ticket["ticket_id"]))["callback"]["status"] == "opted_in"
+    # The button (or "can you cancel it?") does cancel it; asked again, the answer is yes.
+    for said in ("/cancel_callback", text):
+        dispatcher = CollectingDispatcher()
+        await ActionCancelCallback().run(dispatcher, make_tracker(said, "cancel_callback", slots), domain)
+        assert responses(dispatcher) == ["utter_callback_cancelled" if said.startswith("/") else "utter_callback_is_cancelled"]
+    assert (await store.get(ticket["ticket_id"]))["callback"]["status"] == "cancelled"
+
+
 async def test_card_numbers_never_reach_the_ticket(store, domain):
     slots = await _start(store, domain, "you charged my card 4111 1111 1111 1111 twice for ORD-4400918", "complain_billing")
     ticket = await store.get(slots["ticket_id"])
