@@ -16,12 +16,12 @@ from actions.answers import YES, asks_back, yes_or_no
 from actions.complaint import answer_privacy_request, callback_eligible
 from actions.fallback import opens_here
 from actions.form_state import FACT_SLOTS, policy_known, with_slots
-from actions.parsing import extract_facts
+from actions.parsing import extract_facts, parse_email
 from actions.questions import offer_callback, state_expectations
 from actions.signals import privacy_request
 from bot.privacy import mask_secrets
 from bot.speech import speakable_order_id
-from bot.tickets.model import Actor, CallbackState, HistoryAction, Status, iso, record
+from bot.tickets.model import Actor, CallbackState, Channel, HistoryAction, Status, iso, record
 
 
 def _remedy(ticket: Dict[str, Any]) -> Optional[Dict[str, Any]]:
@@ -34,6 +34,22 @@ def _confirm_remedy(dispatcher: CollectingDispatcher, ticket: Dict[str, Any]) ->
     remedy = _remedy(ticket)
     if remedy:
         dispatcher.utter_message(response="utter_remedy_confirmed", remedy=remedy["speakable"], next_step=remedy["next_step"])
+
+
+def _ask_email_if_promised(dispatcher: CollectingDispatcher, ticket: Dict[str, Any]) -> None:
+    """A promised e-mail with no address to send it to is a promise we can't keep
+    (docs/design.md#honesty): ask for it; ActionAddToComplaint puts it on the ticket."""
+    remedy = _remedy(ticket)
+    if remedy and needs_email(ticket, remedy):
+        dispatcher.utter_message(response="utter_ask_email_for_remedy", ticket_id=ticket["ticket_id"])
+
+
+def needs_email(ticket: Dict[str, Any], remedy: Dict[str, Any]) -> bool:
+    """The remedy's next step is an e-mail and a web customer's ticket has no address. On the
+    phone the colleague who calls confirms it; asking a caller to spell an address to speech
+    recognition would record it wrongly."""
+    customer = ticket.get("customer") or {}
+    return bool(remedy.get("by_email")) and ticket.get("channel") != Channel.VOICE and not customer.get("email")
 
 
 class ActionSubmitComplaint(Action):
@@ -51,6 +67,7 @@ class ActionSubmitComplaint(Action):
             response="utter_complaint_logged", ticket_id=ticket["ticket_id"],
             ticket_spoken=speakable_order_id(ticket["ticket_id"]),
         )
+        _ask_email_if_promised(dispatcher, ticket)
         recorded = [SlotSet("complaint_recorded", True)]
         callback = ticket["callback"]
         if callback["status"] == CallbackState.OPTED_IN and callback.get("window"):
@@ -116,7 +133,18 @@ class ActionAddToComplaint(Action):
                                                 ("text", "intent", "intent_ranking", "entities", "complaint_category")}))
         tracker = with_slots(tracker, events)
         record(ticket, Actor.CUSTOMER, HistoryAction.ADDED_BY_CUSTOMER, note=mask_secrets(text)[:ticketing.MAX_TEXT], at=context.now())
+        email = parse_email(text)
+        customer = ticket.setdefault("customer", {})
+        if email and not customer.get("email"):
+            # The address a promised e-mail goes to ("you don't have my e-mail, it's ..."); one
+            # already on the ticket is never overwritten from chat.
+            customer["email"] = email
+            record(ticket, Actor.CUSTOMER, HistoryAction.CONTACT_GIVEN, "e-mail", at=context.now())
         await ticketing.save(ticketing.sync_ticket(ticket, tracker))
+        if email and customer.get("email") == email:
+            dispatcher.utter_message(response="utter_email_added", ticket_id=ticket["ticket_id"],
+                                     buttons=cat.buttons("added_to_complaint"))
+            return events
         category = cat.category(ticket.get("category") or tracker.get_slot("category"))
         dispatcher.utter_message(response="utter_added_to_complaint", ticket_id=ticket["ticket_id"],
                                  about=category.get("in_plain_words") or category.get("label") or "your complaint",
@@ -143,6 +171,7 @@ class ActionExplainNextSteps(Action):
         if will:
             dispatcher.utter_message(response="utter_next_steps_promise", statement=will)
         _confirm_remedy(dispatcher, ticket)
+        _ask_email_if_promised(dispatcher, ticket)
         # What an agent wrote down for the customer (a note, or the hand-back's).
         agreed = [h.get("note") for h in ticket.get("history") or []
                   if h.get("action") in (HistoryAction.NOTE, HistoryAction.HANDED_BACK) and h.get("note")]

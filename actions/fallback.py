@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import context
 from actions.answers import NO, yes_or_no
 from actions.handoff import hand_off
+from actions.parsing import parse_email
 from actions.understanding import opens_complaint
 
 
@@ -53,6 +54,10 @@ class ActionHandleFallback(Action):
             # A complaint the classifier was unsure of, or one worded as "no, it never came":
             # no question is pending, so it is the complaint itself (docs/design.md#tracking).
             return [FollowupAction("action_start_complaint")]
+        if tracker.get_slot("complaint_recorded") and parse_email(text):
+            # An e-mail address the classifier didn't place ("ok it's dana@example.org" after
+            # "we don't have your e-mail address yet"): it goes on the complaint.
+            return [FollowupAction("action_add_to_complaint")]
         if _ends_the_chat(tracker, domain):
             # "no thanks, that's all" to "anything else?" asked after any answer (a status, a
             # callback declined, something added), not only after the record: a goodbye.

@@ -84,6 +84,12 @@ def _categories(data: Mapping[str, Any]) -> None:
         missing = [k for k in ("label", "speakable", "next_step") if not remedy.get(k)]
         if missing:
             raise CatalogError(f"remedies.{rid}: missing {', '.join(missing)}")
+        by_email = remedy.get("by_email", False)
+        if not isinstance(by_email, bool):
+            raise CatalogError(f"remedies.{rid}.by_email: true or false")
+        if "e-mail" in str(remedy["next_step"]).lower() and not by_email:
+            # The promise of an e-mail needs an address to keep it (actions/closure.py).
+            raise CatalogError(f"remedies.{rid}: its next_step promises an e-mail; set by_email: true")
     seen_ids: set = set()
     for code, cat in data["categories"].items():
         for key in ("in_plain_words", "in_few_words"):

@@ -4,7 +4,7 @@ punctuation, ALL CAPS, fillers ("um", "erm", "like"), text-speak (u, ur, pls, th
 
 Why: the held-out complaints are messier than the written examples; cross-validation
 (scripts/tune_understanding.py) measures whether these variations help. They only ADD to the
-written examples. Deterministic (fixed seed); re-run after editing data/nlu, never edit the
+written examples. Deterministic (a fixed seed per written sentence); re-run after editing data/nlu, never edit the
 output by hand:
     .venv/bin/python scripts/generate_noisy_nlu.py
 """
@@ -104,12 +104,14 @@ def sourced_variations(examples: Iterable[Tuple[str, str]], seed: int = SEED,
                        per_example: int = PER_EXAMPLE) -> List[Tuple[str, str, str]]:
     """`variations`, each with the written sentence it was made from (text, intent, source)."""
     examples = list(examples)
-    rng = random.Random(seed)
     owners: Dict[str, Set[str]] = {}
     for text, intent in examples:
         owners.setdefault(normalise(text), set()).add(intent)
     out, seen = [], set()
     for text, intent in examples:
+        # One generator per written sentence: a sentence added or removed anywhere leaves every
+        # other sentence's variations as they were, so a data change measures only itself.
+        rng = random.Random(f"{seed}|{intent}|{text}")
         for _ in range(per_example):
             varied = variation(text, rng)
             key = normalise(varied)

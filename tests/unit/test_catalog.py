@@ -45,6 +45,9 @@ def test_every_variant_is_honest_and_complete(raw):
     (lambda d: d["categories"]["delivery"]["sub_reasons"]["late"]["variants"][0].update(remedies=["voucher_10"]), "2-4"),
     (lambda d: d["business"]["business_hours"].update(funday=["09:00", "17:00"]), "unknown day"),
     (lambda d: d["categories"]["price"]["sub_reasons"]["too_expensive"]["variants"][0].update(id="DEL-LATE"), "unique id"),
+    # an e-mail promised without the flag that asks a web customer for the address
+    (lambda d: d["remedies"]["voucher_10"].pop("by_email"), "promises an e-mail"),
+    (lambda d: d["remedies"]["repair"].update(by_email="yes"), "true or false"),
 ])
 def test_editing_mistakes_are_reported(raw, mutate, message):
     data = copy.deepcopy(raw)

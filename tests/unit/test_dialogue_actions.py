@@ -183,6 +183,35 @@ async def test_the_chosen_remedy_is_confirmed_with_what_happens_next(store, disp
     assert confirmed["remedy"] == "a ten pound voucher" and "within 1 business day" in confirmed["next_step"]
 
 
+@pytest.mark.parametrize("channel, email, asked", [("web", None, True), ("web", "jo@example.com", False), ("voice", None, False)])
+async def test_a_promised_e_mail_asks_a_web_customer_for_the_address(store, dispatcher, domain, channel, email, asked):
+    """"We'll e-mail the £10 voucher" to a web customer whose ticket has no address is a promise
+    nobody could keep: the address is asked for after the reference. On the phone the
+    colleague who calls confirms it."""
+    ticket = new_ticket("C-20261201-0011", "conv-1", channel)
+    ticket["remedy"] = {"offered": ["refund_delivery_fee", "voucher_10"], "chosen": "voucher_10"}
+    ticket["category"], ticket["customer"]["email"] = "delivery", email
+    await store.save(ticket)
+    tracker = make_tracker("", None, {"ticket_id": ticket["ticket_id"], "category": "delivery", "sub_reason": "late",
+                                      "remedy_choice": "voucher_10", "facts_confirmed": True, "order_id": "ORD-4400918"})
+    await ActionSubmitComplaint().run(dispatcher, tracker, domain)
+    said = responses(dispatcher)
+    assert ("utter_ask_email_for_remedy" in said) is asked
+    if asked:
+        assert said.index("utter_ask_email_for_remedy") == said.index("utter_complaint_logged") + 1
+
+
+async def test_a_remedy_without_an_e_mail_does_not_ask_for_one(store, dispatcher, domain):
+    ticket = new_ticket("C-20261201-0012", "conv-1", "web")
+    ticket["remedy"] = {"offered": ["refund_delivery_fee", "voucher_10"], "chosen": "refund_delivery_fee"}
+    ticket["category"] = "delivery"
+    await store.save(ticket)
+    tracker = make_tracker("", None, {"ticket_id": ticket["ticket_id"], "category": "delivery", "sub_reason": "late",
+                                      "remedy_choice": "refund_delivery_fee", "facts_confirmed": True, "order_id": "ORD-4400918"})
+    await ActionSubmitComplaint().run(dispatcher, tracker, domain)
+    assert "utter_ask_email_for_remedy" not in responses(dispatcher)
+
+
 async def test_what_happens_now_is_answered_from_the_ticket(store, dispatcher, domain):
     ticket = new_ticket("C-20261201-0002", "conv-1", "web")
     ticket.update(category="delivery", status="open")
@@ -285,6 +314,29 @@ async def test_what_a_customer_adds_after_the_record_joins_their_complaint(store
     assert len(tickets) == 1
     assert tickets[0]["facts"]["order_id"] == "ORD-2290117"
     assert tickets[0]["history"][-1]["action"] == "added_by_customer" and "ORD-2290117" in tickets[0]["history"][-1]["note"]
+
+
+async def test_an_e_mail_given_after_the_record_goes_on_the_ticket_once(store, dispatcher, domain):
+    start = make_tracker("order ORD-4400918 is a week late", "complain_delivery", parse=sure("delivery"))
+    opened = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), start, domain))
+    slots = {**opened, "complaint_recorded": True}
+    await ActionAddToComplaint().run(dispatcher, make_tracker("sure, it's Jo.Bloggs@example.co.uk", "inform", slots), domain)
+    assert responses(dispatcher) == ["utter_email_added"]
+    ticket = await store.get(opened["ticket_id"])
+    assert ticket["customer"]["email"] == "Jo.Bloggs@example.co.uk"
+    assert ticket["history"][-1]["action"] == "contact_given"
+    # Another address later is kept as a message, never overwriting the one the e-mail goes to.
+    later = CollectingDispatcher()
+    await ActionAddToComplaint().run(later, make_tracker("or send it to someone@else.com", "inform", slots), domain)
+    assert responses(later) == ["utter_added_to_complaint"]
+    assert (await store.get(opened["ticket_id"]))["customer"]["email"] == "Jo.Bloggs@example.co.uk"
+
+
+async def test_an_e_mail_the_classifier_did_not_place_still_joins_the_complaint(store, dispatcher, domain):
+    tracker = make_tracker("ok it's dana@example.org", "nlu_fallback", {"complaint_recorded": True})
+    events = await ActionHandleFallback().run(dispatcher, tracker, domain)
+    assert events == [{"event": "followup", "timestamp": None, "name": "action_add_to_complaint"}]
+    assert responses(dispatcher) == []
 
 
 async def test_a_fact_the_complaint_has_is_not_overwritten_by_what_is_added(store, dispatcher, domain):
