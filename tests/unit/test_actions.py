@@ -372,11 +372,17 @@ async def test_status_of_unknown_reference(store, dispatcher, domain):
     assert responses(dispatcher) == [] and events[-1]["name"] == "ticket_proof_form"
 
 
-async def test_cancel_callback_removes_it_from_the_specialists_list(store, dispatcher, domain):
+async def _with_booked_callback(store, domain):
+    """A repair complaint whose customer opted in to a callback tomorrow: (slots, ticket)."""
     slots = await _start(store, domain, "my oven broke, bought 3 March 2023", "complain_repair_warranty")
     ticket = await store.get(slots["ticket_id"])
     ticket["callback"] = {"status": "opted_in", "window": {"start": iso(context.now() + timedelta(days=1)), "end": iso(context.now() + timedelta(days=1, hours=2))}, "decided_at": iso()}
     await store.save(ticket)
+    return slots, ticket
+
+
+async def test_cancel_callback_removes_it_from_the_specialists_list(store, dispatcher, domain):
+    slots, ticket = await _with_booked_callback(store, domain)
     assert [t["ticket_id"] for t in await store.callbacks()] == [ticket["ticket_id"]]
     await ActionCancelCallback().run(dispatcher, make_tracker("cancel my callback", "cancel_callback", slots), domain)
     assert responses(dispatcher) == ["utter_callback_cancelled"]
@@ -390,10 +396,7 @@ async def test_cancel_callback_removes_it_from_the_specialists_list(store, dispa
 
 @pytest.mark.parametrize("text", ["I want to change my callback time", "can you move my call to thursday morning instead"])
 async def test_a_callback_asked_to_move_is_not_cancelled(store, dispatcher, domain, text):
-    slots = await _start(store, domain, "my oven broke, bought 3 March 2023", "complain_repair_warranty")
-    ticket = await store.get(slots["ticket_id"])
-    ticket["callback"] = {"status": "opted_in", "window": {"start": iso(context.now() + timedelta(days=1)), "end": iso(context.now() + timedelta(days=1, hours=2))}, "decided_at": iso()}
-    await store.save(ticket)
+    slots, ticket = await _with_booked_callback(store, domain)
     await ActionCancelCallback().run(dispatcher, make_tracker(text, "cancel_callback", slots), domain)
     assert responses(dispatcher) == ["utter_callback_not_moved"]
     assert dispatcher.messages[0]["buttons"][0]["payload"] == "/request_human"
@@ -402,10 +405,7 @@ async def test_a_callback_asked_to_move_is_not_cancelled(store, dispatcher, doma
 
 @pytest.mark.parametrize("text", ["did you cancel it??", "is my callback cancelled?", "so has the call been cancelled"])
 async def test_asking_whether_a_callback_is_cancelled_does_not_cancel_it(store, dispatcher, domain, text):
-    slots = await _start(store, domain, "my oven broke, bought 3 March 2023", "complain_repair_warranty")
-    ticket = await store.get(slots["ticket_id"])
-    ticket["callback"] = {"status": "opted_in", "window": {"start": iso(context.now() + timedelta(days=1)), "end": iso(context.now() + timedelta(days=1, hours=2))}, "decided_at": iso()}
-    await store.save(ticket)
+    slots, ticket = await _with_booked_callback(store, domain)
     await ActionCancelCallback().run(dispatcher, make_tracker(text, "cancel_callback", slots), domain)
     assert responses(dispatcher) == ["utter_callback_still_booked"]
     assert dispatcher.messages[0]["buttons"][0]["payload"] == "/cancel_callback"
