@@ -15,7 +15,7 @@ from actions import context, ticketing
 from actions.answers import YES, asks_back, yes_or_no
 from actions.complaint import answer_privacy_request, callback_eligible
 from actions.fallback import opens_here
-from actions.form_state import FACT_SLOTS, policy_known, with_slots
+from actions.form_state import facts_not_yet_given, policy_known, with_slots
 from actions.parsing import extract_facts, parse_email
 from actions.questions import offer_callback, state_expectations
 from actions.signals import privacy_request
@@ -127,8 +127,7 @@ class ActionAddToComplaint(Action):
         if privacy_request(text):
             return answer_privacy_request(dispatcher)
         new = extract_facts(text, cat, context.today(cat))
-        events: List[EventType] = [SlotSet(name, value) for name, value in new.items()
-                                   if name in FACT_SLOTS and tracker.get_slot(name) in (None, "")]
+        events: List[EventType] = [SlotSet(name, value) for name, value in facts_not_yet_given(new, tracker).items()]
         events.append(SlotSet("added_message", {key: tracker.latest_message.get(key) for key in
                                                 ("text", "intent", "intent_ranking", "entities", "complaint_category")}))
         tracker = with_slots(tracker, events)

@@ -18,7 +18,7 @@ from actions.answers import (
     yes_or_no,
 )
 from actions.form_state import (
-    AFFIRM, DENY, FACT_SLOTS, FORM_SLOTS, intent_of, policy_known, policy_variant, text_of, with_slots, words_of,
+    AFFIRM, DENY, FACT_SLOTS, FORM_SLOTS, facts_not_yet_given, intent_of, policy_known, policy_variant, text_of, with_slots, words_of,
 )
 from actions.fact_answers import MAX_ASKS, FactAnswers
 from actions.fallback import bad_input_kind
@@ -50,7 +50,7 @@ def _complaint_slots(tracker: Tracker, cat, decision: CategoryDecision, text: st
         "sub_reason": cat.sub_reason_for(category, text) if category else None,
         "category_options": list(decision.options) or None,
         "customer_demand": text,
-        **{name: value for name, value in facts.items() if tracker.get_slot(name) is None},
+        **facts_not_yet_given(facts, tracker),
     }
 
 

@@ -16,8 +16,10 @@ from rasa_sdk.types import DomainDict
 
 from actions import context
 from actions.answers import NO, YES, day_of_month_correction, ordinal_pick, says_unavailable, with_day, yes_or_no
-from actions.form_state import AFFIRM, DENY, FACT_SLOTS, TOPIC, correctable_details, intent_of, text_of, words_of
-from actions.parsing import clean_free_text, extract_facts, parse_amount, parse_date, parse_order_id, parse_product
+from actions.form_state import (
+    AFFIRM, DENY, FACT_SLOTS, TOPIC, correctable_details, facts_not_yet_given, intent_of, text_of, words_of,
+)
+from actions.parsing import clean_free_text, extract_facts, parse_date, parse_order_id, parse_product, read_amounts
 from bot.tickets.model import FACT_UNAVAILABLE
 
 # A question is asked at most this often; then the flow goes on without the answer
@@ -49,8 +51,7 @@ class FactAnswers:
     def _other_facts(self, text: str, tracker: Tracker, skip: str) -> Dict[str, Any]:
         """Facts volunteered alongside the one asked for ('ORD-1234567, bought 2 Jan 2023')."""
         cat = context.catalog()
-        found = extract_facts(text, cat, context.today(cat))
-        return {k: v for k, v in found.items() if k != skip and tracker.get_slot(k) is None}
+        return facts_not_yet_given(extract_facts(text, cat, context.today(cat)), tracker, skip=skip)
 
     async def _not_read(self, slot: str, response: str, dispatcher: CollectingDispatcher, tracker: Tracker, **kwargs: Any) -> Dict[Text, Any]:
         """An answer that didn't give the fact. A new complaint instead ("actually it's the
@@ -95,10 +96,10 @@ class FactAnswers:
     async def validate_amount(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         if _set_by_an_action(value, tracker):
             return {"amount": value}
-        amount = parse_amount(text_of(tracker), require_currency=False)
-        if amount is None:
+        money = read_amounts(text_of(tracker), answering=True).value
+        if money is None:
             return await self._not_read("amount", "utter_invalid_amount", dispatcher, tracker)
-        return {"amount": amount}
+        return {"amount": money.amount, "amount_currency": money.currency}
 
     async def validate_product(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         text = text_of(tracker)

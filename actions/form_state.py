@@ -17,7 +17,7 @@ FACT_SLOTS = FACT_NAMES
 # fact_to_correct when what is wrong at the read-back is the topic (the category).
 TOPIC = "category"
 FORM_SLOTS = FACT_SLOTS + (
-    "facts_confirmed", "facts_disputed", "fact_to_correct", "remedy_choice", "explanation_response",
+    "amount_currency", "facts_confirmed", "facts_disputed", "fact_to_correct", "remedy_choice", "explanation_response",
     "callback_choice", "callback_window", "callback_phone", "callback_decided_at", "callback_windows_offered",
     "times_asked", "category_options",
 )
@@ -52,6 +52,17 @@ def with_slots(tracker: Tracker, events: List[EventType]) -> Tracker:
         if event.get("event") == "slot":
             tracker.slots[event["name"]] = event["value"]
     return tracker
+
+
+def facts_not_yet_given(found: Dict[str, Any], tracker: Tracker, skip: Optional[str] = None) -> Dict[str, Any]:
+    """Of the facts a message states (parsing.extract_facts), those whose slot is still
+    empty: a message never overwrites a fact already given. An amount's currency goes with
+    its amount, never alone."""
+    new = {name: value for name, value in found.items()
+           if name in FACT_SLOTS and name != skip and tracker.get_slot(name) in (None, "")}
+    if "amount" in new:
+        new["amount_currency"] = found.get("amount_currency")
+    return new
 
 
 def policy_known(tracker: Tracker) -> bool:

@@ -44,7 +44,7 @@ class ActionAskFactsConfirmed(Action):
             written.append(f"bought on {human_date(facts['purchase_date'])}")
             spoken.append(f"bought on {speakable_date(facts['purchase_date'])}")
         if facts["amount"] is not None:
-            money = format_currency(facts["amount"], cat.currency, locale=cat.locale)
+            money = format_currency(facts["amount"], facts["currency"], locale=cat.locale)
             written.append(f"amount {money}")
             spoken.append(f"amount {money}")
         if facts["product"]:

@@ -130,8 +130,12 @@ def customer_texts(tracker: Tracker) -> List[str]:
 
 def facts_from_slots(tracker: Tracker) -> Dict[str, Any]:
     """The key facts as the ticket records them: a fact the customer doesn't have is null
-    (and listed by unavailable_facts), never the slot's marker."""
-    return {name: (None if tracker.get_slot(name) == FACT_UNAVAILABLE else tracker.get_slot(name)) for name in FACT_NAMES}
+    (and listed by unavailable_facts), never the slot's marker. An amount is recorded with
+    the currency the customer gave it in (the catalog's when unsaid)."""
+    facts = {name: (None if tracker.get_slot(name) == FACT_UNAVAILABLE else tracker.get_slot(name)) for name in FACT_NAMES}
+    if facts["amount"] is not None:
+        facts["currency"] = tracker.get_slot("amount_currency") or context.catalog().currency
+    return facts
 
 
 def unavailable_facts(tracker: Tracker) -> List[str]:

@@ -43,9 +43,11 @@ def extract_facts(text: str, catalog, today: date, answering: bool = False) -> D
     """Every key fact a message states plainly, for 'ask only for what is missing'.
     `answering`: the message answers our question for a fact, so a bare number may be
     the order number. A fact given twice differently is left out (read_facts has the
-    candidates to ask about); an amount keeps only its number (read_facts has the currency)."""
+    candidates to ask about); an amount is its number, with its currency beside it as
+    `amount_currency` (the slot of that name)."""
     readings = read_facts(text, catalog, today, answering="order_id" if answering else None)
     facts: Dict[str, Any] = {name: r.value for name, r in readings.items() if r.value is not None}
     if "amount" in facts:
-        facts["amount"] = facts["amount"].amount
+        money = facts.pop("amount")
+        facts.update(amount=money.amount, amount_currency=money.currency)
     return facts

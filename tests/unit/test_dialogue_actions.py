@@ -688,3 +688,30 @@ async def test_none_of_these_after_a_decision_that_refuses_nothing_is_no_objecti
                            entities=[{"entity": "remedy", "value": "none"}])
     result = await ValidateComplaintForm().validate_remedy_choice("none", dispatcher, tracker, domain)
     assert result == {"remedy_choice": "none"}
+
+
+@pytest.mark.parametrize("text, money", [
+    ("you charged me 180 dollars twice for one order", "US$180.00"),
+    ("billed twice for the same order, 49,50 € each time", "€49.50"),
+    ("charged twice for one order, £20 each time", "£20.00"),
+    ("you took 35 twice for a single order, money i never owed", "£35.00"),  # unsaid: the catalog's
+])
+async def test_an_amount_is_recorded_and_read_back_in_the_currency_it_was_given_in(store, dispatcher, domain, text, money):
+    """Found in the role-play: "180 dollars" was recorded and read back as £180.00, the
+    imprecise fact seed 003 warns about (docs/design.md#precise-facts)."""
+    start = slot_events(await ActionStartComplaint().run(dispatcher, make_tracker(text, "complain_billing", parse=sure("billing")), domain))
+    read_back = CollectingDispatcher()
+    await ActionAskFactsConfirmed().run(read_back, make_tracker("", None, start), domain)
+    facts = (await store.get(start["ticket_id"]))["facts"]
+    assert read_back.messages[0]["facts"].endswith(f"amount {money}")
+    currency = {"US$": "USD", "€": "EUR", "£": "GBP"}[money.rstrip("0123456789.,")]
+    assert facts["currency"] == currency and facts["amount"] == float(money.lstrip("US$€£").replace(",", ""))
+
+
+@pytest.mark.parametrize("answer, currency", [("it was 35 euros", "EUR"), ("35", "GBP"), ("$35", "USD")])
+async def test_the_amount_asked_for_keeps_the_currency_it_was_given_in(store, dispatcher, domain, answer, currency):
+    slots = {"category": "billing", "sub_reason": "double_charge", "order_id": "ORD-4400918", "amount": answer,
+             "customer_demand": "I was charged twice for my order 4400918"}
+    tracker = make_tracker(answer, "inform", slots, requested_slot="amount")
+    result = await ValidateComplaintForm().validate_amount(answer, dispatcher, tracker, domain)
+    assert result == {"amount": 35.0, "amount_currency": currency}

@@ -137,9 +137,23 @@
     return dl;
   }
 
+  // An amount in the currency the customer gave it in ("US$180.00", never a bare "180").
+  function money(amount, currency) {
+    if (!currency) return String(amount);
+    try {
+      return new Intl.NumberFormat("en-GB", { style: "currency", currency: currency }).format(amount);
+    } catch (e) {
+      return amount + " " + currency;  // a code the browser doesn't know is still shown
+    }
+  }
+
   function factsBlock(t) {
     var facts = t.facts || {};
-    var pairs = FACTS.map(function (f) { return [f[1], facts[f[0]] ? String(facts[f[0]]) : "—"]; });
+    var pairs = FACTS.map(function (f) {
+      var value = facts[f[0]];
+      if (value === null || value === undefined || value === "") return [f[1], "—"];
+      return [f[1], f[0] === "amount" ? money(value, facts.currency) : String(value)];
+    });
     pairs.push(["Read back", t.facts_confirmed ? el("span", { className: "ok", text: "confirmed by the customer" })
                                               : el("span", { className: "warn", text: "not confirmed" })]);
     return el("div", { "data-field": "facts" }, [el("h3", { text: "Facts" }), kv(pairs)]);
