@@ -51,6 +51,10 @@ CONVERSATION = [
     ("absolutely not, that isn't my order", "deny"),
     ("could I talk to an actual person about my refund", "request_human"),
     ("please get a human to call me", "request_human"),
+    # Look-alikes (a greeting, a bot question, a yes) never swallow the request.
+    ("good evening! gimme a real person please", "request_human"),
+    ("is this a bot? I need a human being", "request_human"),
+    ("yes ok, now transfer me to a manager", "request_human"),
 ]
 
 
