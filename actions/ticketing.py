@@ -18,6 +18,7 @@ from bot.catalog import NO_REMEDY_ID, Statement
 from bot.privacy import mask_secrets
 from bot.tickets.model import FACT_NAMES, FACT_UNAVAILABLE, Actor, CallbackState, Channel, HistoryAction, RiskFlag, iso, new_ticket, record
 from actions import context
+from actions.parsing import dated_events
 from actions.priority import assess_priority
 from actions.signals import overall_emotion, risk_flags, style_hint
 
@@ -138,6 +139,26 @@ def facts_from_slots(tracker: Tracker) -> Dict[str, Any]:
     return facts
 
 
+# The days a complaint is dated by are few; a long rant's every "yesterday" is not wanted.
+MAX_DATES_MENTIONED = 10
+
+
+def dates_mentioned(ticket: Dict[str, Any], tracker: Tracker) -> List[Dict[str, str]]:
+    """Beside the purchase date, the days the customer tied to what happened ({"date": ISO,
+    "what": "arrived" | "broke" | "returned" | "rang" ...}), the first ones kept: a
+    delivery's due day or a breakdown's is a key fact for the agent too (docs/design.md#precise-facts).
+    Read from this session's messages, counted from today; earlier sessions' stay as recorded."""
+    cat = context.catalog()
+    today = context.today(cat)
+    dates = [dict(d) for d in ticket.get("dates_mentioned") or []]
+    for text in customer_texts(tracker):
+        for day, what in dated_events(text, today):
+            entry = {"date": day, "what": what}
+            if entry not in dates:
+                dates.append(entry)
+    return dates[:MAX_DATES_MENTIONED]
+
+
 def unavailable_facts(tracker: Tracker) -> List[str]:
     return [name for name in FACT_NAMES if tracker.get_slot(name) == FACT_UNAVAILABLE]
 
@@ -213,6 +234,7 @@ def sync_ticket(ticket: Dict[str, Any], tracker: Tracker, said_now: Iterable[str
         ticket["customer_demand"] = mask_secrets(demand)[:MAX_TEXT]
     ticket["facts"] = facts_from_slots(tracker)
     ticket["facts_unavailable"] = unavailable_facts(tracker)
+    ticket["dates_mentioned"] = dates_mentioned(ticket, tracker)
     ticket["facts_confirmed"] = tracker.get_slot("facts_confirmed") is True
     ticket["remedy"]["chosen"] = _remedy_chosen(tracker.get_slot("remedy_choice"))
     phone = caller_phone(tracker)

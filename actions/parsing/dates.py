@@ -281,18 +281,29 @@ def _found(view: str, today: date) -> List[Tuple[date, Tuple[int, int]]]:
     return sorted(out, key=lambda item: item[1])
 
 
-def _tie(view: str, span: Tuple[int, int], others: List[Tuple[int, int]]) -> Optional[str]:
-    """'purchase', 'event' (delivered, returned, reduced ...), 'contact' or None: the event named
-    next to the date in its clause, the one before it first ("bought it on X")."""
+def _cue(view: str, span: Tuple[int, int], others: List[Tuple[int, int]]) -> Optional[Tuple[str, str]]:
+    """(kind, the cue's words) of the event named next to the date in its clause, the one
+    before it first ("bought it on X"); kind is a _CUES name. None: no event named."""
     start = max([m.end() for m in _CLAUSE.finditer(view, 0, span[0])] + [e for _, e in others if e <= span[0]] + [0])
     follows = [m.start() for m in _CLAUSE.finditer(view, span[1])] + [s for s, _ in others if s >= span[1]] + [len(view)]
     end = min(follows)
     before, after = view[start:span[0]], view[span[1]:end]
-    cues = [(kind, m.end()) for kind, cue in _CUES for m in cue.finditer(before)]
+    cues = [(kind, m) for kind, cue in _CUES for m in cue.finditer(before)]
     if cues:
-        return max(cues, key=lambda c: c[1])[0]
-    cues = [(kind, m.start()) for kind, cue in _CUES for m in cue.finditer(after)]
-    return min(cues, key=lambda c: c[1])[0] if cues else None
+        kind, match = max(cues, key=lambda c: c[1].end())
+        return kind, match.group(0)
+    cues = [(kind, m) for kind, cue in _CUES for m in cue.finditer(after)]
+    if not cues:
+        return None
+    kind, match = min(cues, key=lambda c: c[1].start())
+    return kind, match.group(0)
+
+
+def _tie(view: str, span: Tuple[int, int], others: List[Tuple[int, int]]) -> Optional[str]:
+    """'purchase', 'event' (charged), 'delivery', 'after' (returned, reduced, broke ...),
+    'contact' or None: the kind of event named next to the date in its clause."""
+    cue = _cue(view, span, others)
+    return cue[0] if cue else None
 
 
 def _view(text: str, spec: FactSpec) -> str:
@@ -325,6 +336,33 @@ def read_dates(text: str, today: date, spec: Optional[FactSpec] = None) -> Readi
     said_more = len(re.findall(r"[A-Za-z']+", view)) > 3
     return Reading.of([day.isoformat() for (day, span), tie in zip(found, ties)
                        if tie not in _NEVER_PURCHASE and not (tie is None and said_more and _TODAY.fullmatch(view[span[0]:span[1]]))])
+
+
+# A day written without its year is read as the latest such day; half a year back or more,
+# it may as well be one to come, and a wrong day on the ticket is worse than none.
+_YEARLESS_BACK = 183
+_WRITTEN_YEAR = re.compile(r"\b(?:19|20)\d{2}\b|'\d{2}\b|\d{1,2}[./-]\d{1,2}[./-]\d{2}\b")
+
+
+@functools.lru_cache(maxsize=2048)
+def dated_events(text: str, today: date, spec: Optional[FactSpec] = None) -> List[Tuple[str, str]]:
+    """The days the message ties to something other than buying, as (ISO date, what happened
+    in the customer's words, lower case): [("2026-11-12", "arrived"), ("2026-11-20", "rang")].
+    The purchase date is read_dates'; these go beside it on the ticket, so the agent sees
+    when it arrived, broke, was returned or when the customer called (docs/design.md#precise-facts)."""
+    if not text or not text.strip():
+        return []
+    view = _view(text, current_spec(spec))
+    found = [(day, span) for day, span in _found(view, today) if date(1990, 1, 1) <= day <= today]
+    spans = [span for _, span in found]
+    events = []
+    for day, span in found:
+        if (today - day).days > _YEARLESS_BACK and not _WRITTEN_YEAR.search(view[span[0]:span[1]]):
+            continue  # "promised for 30 November" on 22 November is a day to come, not last year's
+        cue = _cue(view, span, [s for s in spans if s != span])
+        if cue is not None and cue[0] != "purchase":
+            events.append((day.isoformat(), re.sub(r"\s+", " ", cue[1].lower())))
+    return events
 
 
 def date_spans(view: str) -> List[Tuple[int, int]]:

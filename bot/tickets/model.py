@@ -151,6 +151,8 @@ def new_ticket(ticket_id: str, conversation_id: str, channel: str, now: Optional
         "customer_demand": None,
         "facts": dict.fromkeys(FACT_NAMES),
         "facts_confirmed": False,
+        # Days tied to what happened besides buying ("arrived", "broke", "rang"): actions/ticketing.py.
+        "dates_mentioned": [],
         "disclosures": [],
         "remedy": {"offered": [], "chosen": None},
         "emotion": {"label": Emotion.CALM, "score": 0.0},

@@ -43,7 +43,7 @@ PUBLIC = "https://ivr.example.test"
 PASSWORDS = {"alice": "alice-console-pw", "sam": "sam-console-pw"}
 ALICE_SHOWN = "Alice Smith"  # alice's display_name: what customers see
 SAM_PHONE = "+447700900001"
-COMPLAINT = ("This is unacceptable, my Bosch washing machine broke, order ORD-4400918, bought on 15 January 2023 for 499 euros. "
+COMPLAINT = ("This is unacceptable, my Bosch washing machine broke, order ORD-4400918, bought on 15 January 2023 for 499 euros, it broke on 20 November 2026. "
              "I want it repaired immediately")
 AGENT_TEXT = "Hello, this is Alice from Northwind. I have your complaint and the order in front of me."
 CUSTOMER_REPLY = "Thanks Alice. It stopped spinning last week and now it leaks."
@@ -156,6 +156,7 @@ def test_agent_sees_the_hand_off_live_takes_over_the_chat_and_resolves(contexts,
     expect(card.locator('[data-field="demand"]')).to_have_text(ticket["customer_demand"])
     expect(card.locator('[data-field="facts"]')).to_contain_text("ORD-4400918")
     expect(card.locator('[data-field="facts"]')).to_contain_text("€499.00")  # in the currency it was paid in
+    expect(card.locator('[data-field="facts"]')).to_contain_text("20 Nov 2026 (broke)")  # beside the purchase date
     expect(card.locator('[data-field="facts"]')).to_contain_text("confirmed by the customer")
     assert ticket["disclosures"], "the assistant stated the policy before the hand-off"
     for disclosure in ticket["disclosures"]:

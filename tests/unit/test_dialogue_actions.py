@@ -715,3 +715,13 @@ async def test_the_amount_asked_for_keeps_the_currency_it_was_given_in(store, di
     tracker = make_tracker(answer, "inform", slots, requested_slot="amount")
     result = await ValidateComplaintForm().validate_amount(answer, dispatcher, tracker, domain)
     assert result == {"amount": 35.0, "amount_currency": currency}
+
+
+async def test_the_days_of_what_happened_go_on_the_ticket_beside_the_purchase_date(store, dispatcher, domain, fixed_clock):
+    """The agent sees when it arrived and when the customer called, not only when it was
+    bought; the purchase date stays the one tied to buying (docs/design.md#precise-facts)."""
+    text = "I bought a Bosch kettle on 2 November 2026, it arrived on 12 November with the lid smashed and I rang you on the 20th"
+    start = slot_events(await ActionStartComplaint().run(dispatcher, make_tracker(text, "complain_delivery", parse=sure("delivery")), domain))
+    ticket = await store.get(start["ticket_id"])
+    assert ticket["facts"]["purchase_date"] == "2026-11-02"
+    assert ticket["dates_mentioned"] == [{"date": "2026-11-12", "what": "arrived"}, {"date": "2026-11-20", "what": "rang"}]

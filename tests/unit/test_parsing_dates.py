@@ -213,3 +213,24 @@ def test_parse_date_is_cached_per_text_and_today():
     parse_date("bought it yesterday", date(2026, 11, 23))
     info = read_dates.cache_info()
     assert (info.hits, info.misses) == (1, 2)
+
+
+@pytest.mark.parametrize("text, expected", [
+    # Beside the purchase date: when it arrived, broke, was returned, when the customer called.
+    ("bought it on 2 Nov 2026, it arrived on 12 November and broke on the 20th",
+     [("2026-11-12", "arrived"), ("2026-11-20", "broke")]),
+    ("ordered 2026-11-02, returned it on 21.11.2026 and still no refund", [("2026-11-21", "returned")]),
+    ("I rang you yesterday about the parcel that was due last Monday", [("2026-11-21", "rang"), ("2026-11-16", "due")]),
+    ("you charged me twice on 1 Nov", [("2026-11-01", "charged")]),
+    # The purchase alone, a day not tied to anything, a day after today: nothing beside it.
+    ("bought 3 Jan 2023", []),
+    ("order ORD-4400918, 14/11/2026", []),
+    ("it was promised for 30 November", []),
+    # A year written makes an old day certain.
+    ("it was meant to arrive on 30 November 2025", [("2025-11-30", "meant to arrive")]),
+    ("it broke on 30/11/25", [("2025-11-30", "broke")]),
+])
+def test_the_days_tied_to_what_happened_besides_buying(text, expected):
+    from actions.parsing import dated_events
+
+    assert dated_events(text, TODAY) == expected

@@ -137,6 +137,14 @@
     return dl;
   }
 
+  // "2026-11-12" as "12 Nov 2026": a calendar day, never shifted by the agent's time zone.
+  function day(iso) {
+    var parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
+    if (!parts) return String(iso);
+    var months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    return parseInt(parts[3], 10) + " " + months[parseInt(parts[2], 10) - 1] + " " + parts[1];
+  }
+
   // An amount in the currency the customer gave it in ("US$180.00", never a bare "180").
   function money(amount, currency) {
     if (!currency) return String(amount);
@@ -154,6 +162,8 @@
       if (value === null || value === undefined || value === "") return [f[1], "—"];
       return [f[1], f[0] === "amount" ? money(value, facts.currency) : String(value)];
     });
+    var dated = (t.dates_mentioned || []).map(function (d) { return day(d.date) + " (" + d.what + ")"; });
+    if (dated.length) pairs.push(["Other dates", dated.join("; ")]);
     pairs.push(["Read back", t.facts_confirmed ? el("span", { className: "ok", text: "confirmed by the customer" })
                                               : el("span", { className: "warn", text: "not confirmed" })]);
     return el("div", { "data-field": "facts" }, [el("h3", { text: "Facts" }), kv(pairs)]);
