@@ -283,7 +283,8 @@ def _found(view: str, today: date) -> List[Tuple[date, Tuple[int, int]]]:
 
 def _cue(view: str, span: Tuple[int, int], others: List[Tuple[int, int]]) -> Optional[Tuple[str, str]]:
     """(kind, the cue's words) of the event named next to the date in its clause, the one
-    before it first ("bought it on X"); kind is a _CUES name. None: no event named."""
+    before it first ("bought it on X"). kind is a _CUES name: 'purchase', 'event' (charged),
+    'delivery', 'after' (returned, reduced, broke ...) or 'contact'. None: no event named."""
     start = max([m.end() for m in _CLAUSE.finditer(view, 0, span[0])] + [e for _, e in others if e <= span[0]] + [0])
     follows = [m.start() for m in _CLAUSE.finditer(view, span[1])] + [s for s, _ in others if s >= span[1]] + [len(view)]
     end = min(follows)
@@ -299,13 +300,6 @@ def _cue(view: str, span: Tuple[int, int], others: List[Tuple[int, int]]) -> Opt
     return kind, match.group(0)
 
 
-def _tie(view: str, span: Tuple[int, int], others: List[Tuple[int, int]]) -> Optional[str]:
-    """'purchase', 'event' (charged), 'delivery', 'after' (returned, reduced, broke ...),
-    'contact' or None: the kind of event named next to the date in its clause."""
-    cue = _cue(view, span, others)
-    return cue[0] if cue else None
-
-
 def _view(text: str, spec: FactSpec) -> str:
     view = normalise_numbers(text)
     view = blank(view, [s for _, s in ticket_refs(view, spec)])
@@ -314,27 +308,35 @@ def _view(text: str, spec: FactSpec) -> str:
 
 
 # A pure function of (text, today), and the slowest parser here: one message is parsed
-# by several actions in one turn.
+# by several actions in one turn, and both for its purchase date and for its other days.
+@functools.lru_cache(maxsize=2048)
+def _dated(text: str, today: date, spec: Optional[FactSpec] = None) -> Tuple[str, Tuple[Tuple[date, Tuple[int, int], Optional[Tuple[str, str]]], ...]]:
+    """The view read, and every day in it from 1990 up to today with where it stands and
+    the event named next to it (_cue)."""
+    if not text or not text.strip():
+        return "", ()
+    view = _view(text, current_spec(spec))
+    found = [(day, span) for day, span in _found(view, today) if date(1990, 1, 1) <= day <= today]
+    spans = [span for _, span in found]
+    return view, tuple((day, span, _cue(view, span, [s for s in spans if s != span])) for day, span in found)
+
+
 @functools.lru_cache(maxsize=2048)
 def read_dates(text: str, today: date, spec: Optional[FactSpec] = None) -> Reading:
     """The purchase date (ISO YYYY-MM-DD): ONE, AMBIGUOUS between the candidates, or NONE."""
-    if not text or not text.strip():
-        return Reading()
-    view = _view(text, current_spec(spec))
-    found = [(day, span) for day, span in _found(view, today) if date(1990, 1, 1) <= day <= today]
+    view, found = _dated(text, today, spec)
     if not found:
         return Reading()
-    spans = [span for _, span in found]
-    ties = [_tie(view, span, [s for s in spans if s != span]) for span in spans]
-    bought = [day.isoformat() for (day, _), tie in zip(found, ties) if tie == "purchase"]
+    ties = [cue[0] if cue else None for _, _, cue in found]
+    bought = [day.isoformat() for (day, _, _), tie in zip(found, ties) if tie == "purchase"]
     if len(set(bought)) == 1:
-        return Reading.of([day.isoformat() for day, _ in found], chosen=bought[0])
+        return Reading.of([day.isoformat() for day, _, _ in found], chosen=bought[0])
     if bought:
         return Reading.of(bought)
     # No purchase dated: the other days may stand in, but not a delivery, what happened
     # after buying or a contact with us, nor "today" alone ("I want this sorted today").
     said_more = len(re.findall(r"[A-Za-z']+", view)) > 3
-    return Reading.of([day.isoformat() for (day, span), tie in zip(found, ties)
+    return Reading.of([day.isoformat() for (day, span, _), tie in zip(found, ties)
                        if tie not in _NEVER_PURCHASE and not (tie is None and said_more and _TODAY.fullmatch(view[span[0]:span[1]]))])
 
 
@@ -344,22 +346,16 @@ _YEARLESS_BACK = 183
 _WRITTEN_YEAR = re.compile(r"\b(?:19|20)\d{2}\b|'\d{2}\b|\d{1,2}[./-]\d{1,2}[./-]\d{2}\b")
 
 
-@functools.lru_cache(maxsize=2048)
 def dated_events(text: str, today: date, spec: Optional[FactSpec] = None) -> List[Tuple[str, str]]:
     """The days the message ties to something other than buying, as (ISO date, what happened
     in the customer's words, lower case): [("2026-11-12", "arrived"), ("2026-11-20", "rang")].
     The purchase date is read_dates'; these go beside it on the ticket, so the agent sees
     when it arrived, broke, was returned or when the customer called (docs/design.md#precise-facts)."""
-    if not text or not text.strip():
-        return []
-    view = _view(text, current_spec(spec))
-    found = [(day, span) for day, span in _found(view, today) if date(1990, 1, 1) <= day <= today]
-    spans = [span for _, span in found]
+    view, found = _dated(text, today, spec)
     events = []
-    for day, span in found:
+    for day, span, cue in found:
         if (today - day).days > _YEARLESS_BACK and not _WRITTEN_YEAR.search(view[span[0]:span[1]]):
             continue  # "promised for 30 November" on 22 November is a day to come, not last year's
-        cue = _cue(view, span, [s for s in spans if s != span])
         if cue is not None and cue[0] != "purchase":
             events.append((day.isoformat(), re.sub(r"\s+", " ", cue[1].lower())))
     return events
