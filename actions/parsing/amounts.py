@@ -45,11 +45,16 @@ def _patterns(decimal: str, group: str):
     d, g = re.escape(decimal), re.escape(group)
     num = rf"(?P<num>\d{{1,3}}(?:{g}\d{{3}})+(?:{d}\d{{1,2}})?|\d+(?:{d}\d{{1,2}})?)"
     plain = num.replace("(?P<num>", "(?:", 1)
-    # Next to a currency sign or word, "45,50" is 45.50 written with a decimal comma, as much
-    # of Europe writes it ("1,299" is still a thousands group: that alternative comes first).
-    money_num = num.replace(rf"|\d+(?:{d}", rf"|\d+{g}\d{{2}}(?![\d{g}])|\d+(?:{d}", 1)
-    lead = r"(?<![A-Za-z\d\-/.,])"
     words = "|".join(sorted((re.escape(w) for w in _WORDS), key=len, reverse=True))
+    # Next to a currency sign or word, or after a money word ("it cost 49,99"), "45,50" is
+    # 45.50 written with a decimal comma, as much of Europe writes it ("1,299" is still a
+    # thousands group: that alternative comes first).
+    comma_num = num.replace(rf"|\d+(?:{d}", rf"|\d+{g}\d{{2}}(?![\d{g}])|\d+(?:{d}", 1)
+    # Next to a currency sign or word, "£1 200" and "1 200 pounds" are 1200, thousands grouped
+    # with a space (read as £1, or as 200, they were wrong); "£10 100 days ago" is not.
+    spaced = rf"\d{{1,3}}(?: \d{{3}})+(?!\d)(?:{d}\d{{1,2}}|{g}\d{{2}}(?!\d))?(?![\d{g}{d}])(?=\s*(?:{words})\b|(?!{_UNIT}))"
+    money_num = comma_num.replace("(?P<num>", rf"(?P<num>{spaced}|", 1)
+    lead = r"(?<![A-Za-z\d\-/.,])"
     symbols = "|".join(re.escape(s) for s in sorted(_SYMBOLS, key=len, reverse=True))
     minor = r"(?:\s+(?:and\s+)?(?P<minor>\d{1,2})(?:\s*(?:p|pence|cents?))?(?![\d.,]))?"
     return {
@@ -57,9 +62,12 @@ def _patterns(decimal: str, group: str):
         # "30 quid", "30-odd quid", "30ish pounds", "45,50 €"
         "after": re.compile(rf"(?i){lead}{money_num}(?P<k>\s?k)?(?:[\s\-]?(?:odd|ish))?\s?"
                             rf"(?:(?P<word>{words})\b|(?P<sym>[£$€])(?!\s?\d))(?(word){minor}|)"),
-        "slang": re.compile(rf"(?i)\b(?:(?P<count>\d+)|an?)\s+(?P<slang>{'|'.join(_SLANG)})s?\b"),
+        # "2 grand", "a tenner", "2.5 grand", "two and a half grand", "a grand and a half", "half a grand"
+        "slang": re.compile(rf"(?i)\b(?:(?P<count>\d+(?:\.\d+)?)(?P<half>\s+and\s+a\s+half)?|(?P<halfa>half\s+)?an?)"
+                            rf"\s+(?P<slang>{'|'.join(_SLANG)})s?\b(?P<after_half>\s+and\s+a\s+half\b)?"),
         # "paid 1.2k": thousands said with k count after a money word too
-        "context": re.compile(rf"(?i)\b{_STRONG}{_FILLER}\s+{lead}(?:(?P<major>\d{{1,4}})\s(?P<cents>\d{{2}})(?!\d)|{num}(?P<k>k)?)(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
+        # "it cost 49,99": after a money word a decimal comma is read as next to a sign
+        "context": re.compile(rf"(?i)\b{_STRONG}{_FILLER}\s+{lead}(?:(?P<major>\d{{1,4}})\s(?P<cents>\d{{2}})(?!\d)|{comma_num}(?P<k>k)?)(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
         # after "for": a price-like number (pence, or 100 and more) or one that ends the phrase
         "for": re.compile(rf"(?i)\bfor{_FILLER}\s+{lead}(?:(?=\d+{d}\d{{2}}\b|[1-9]\d{{2}})|(?={plain}(?![\d{d}{g}A-Za-z]){_ENDS_PHRASE})){num}(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
         "bare": re.compile(rf"(?i){lead}(?:(?P<major>\d{{1,4}})\s(?P<cents>\d{{2}})(?!\d)|{num})(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
@@ -71,6 +79,7 @@ def _is_year(view: str, match: re.Match) -> bool:
 
 
 def _value(raw: str, spec: FactSpec) -> Optional[Decimal]:
+    raw = re.sub(r"(?<=\d) (?=\d{3}(?!\d))", "", raw)  # "1 200": a thousands group (see money_num)
     if re.fullmatch(rf"\d+{re.escape(spec.group_symbol)}\d{{2}}", raw):
         raw = raw.replace(spec.group_symbol, spec.decimal_symbol)  # a decimal comma (see money_num)
     amount = Price.fromstring(raw, decimal_separator=spec.decimal_symbol).amount
@@ -82,7 +91,8 @@ def _money(match: re.Match, kind: str, spec: FactSpec) -> Optional[Money]:
     currency = spec.currency
     if kind == "slang":
         worth, said_in = _SLANG[groups["slang"].lower()]
-        value = Decimal(worth * int(groups["count"] or 1))
+        count = Decimal(groups["count"] or 1) + (Decimal("0.5") if groups["half"] or groups["after_half"] else 0)
+        value = Decimal(worth) * (Decimal("0.5") if groups["halfa"] else count)
         currency = said_in or spec.currency
     elif groups.get("major"):
         value = Decimal(f"{groups['major']}.{groups['cents']}")  # "forty nine ninety nine"

@@ -1,4 +1,5 @@
 """Numbers as customers write and say them, turned into digits before any fact is read.
+Typographic dashes and spaces are read as "-" and " " first.
 
 Number words go through text2num ("three hundred and forty" -> 340, "the third of
 October" -> "the 3rd of October"); digits read out one by one on the phone
@@ -14,6 +15,9 @@ from text_to_num import alpha2digit
 
 from bot.speech import WORD_DIGITS
 
+# Phones and word processors type these for "-" and " " ("2026–11–02", "ORD‑4092217", "£1 200").
+_LOOK_ALIKES = str.maketrans({**{c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"},
+                              **{c: " " for c in "\u00a0\u2007\u2009\u202f"}})
 _NUMBER_WORD = re.compile(
     r"(?i)\b(?:zero|nought|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen"
     r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fourty|fifty|sixty|seventy|eighty|ninety"
@@ -59,7 +63,7 @@ def normalise_numbers(text: str) -> str:
     """text with spelled and spaced-out numbers as digits (same meaning, for parsing only)."""
     if not text:
         return ""
-    out = _NOT_NUMBERS.sub(lambda m: m.group(1) + "body", text)
+    out = _NOT_NUMBERS.sub(lambda m: m.group(1) + "body", text.translate(_LOOK_ALIKES))
     out = _FILLERS.sub("", out)
     out = _REPEAT.sub(_repeat, out)
     out = _DIGIT_RUN.sub(_digits, out)

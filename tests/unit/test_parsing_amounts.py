@@ -51,6 +51,18 @@ from actions.parsing import AMBIGUOUS, NONE, ONE, Money, parse_amount, read_amou
     ("paid 45,50 € for it", 45.5, "EUR"),
     ("the charger cost 45€", 45.0, "EUR"),
     ("I bought 2 £45 kettles", 45.0, "GBP"),  # the count before a sign is not money
+    ("it cost 49,99", 49.99, "GBP"),  # a decimal comma after a money word too
+    # thousands grouped with a space (were read as £1, or as 200)
+    ("it was £1 200 for the sofa", 1200.0, "GBP"),
+    ("paid 1 200 pounds", 1200.0, "GBP"),
+    ("1 299,99 € on my card", 1299.99, "EUR"),
+    ("£1\u00a0200", 1200.0, "GBP"),  # a no-break space
+    ("paid £10 100 days ago", 10.0, "GBP"),  # ... but a count after it is not a group
+    # money slang with a half (were read as 2 and 1000)
+    ("two and a half grand for a sofa that fell apart", 2500.0, "GBP"),
+    ("spent a grand and a half on it", 1500.0, "GBP"),
+    ("half a grand down the drain", 500.0, "GBP"),
+    ("2.5 grand", 2500.0, "GBP"),
 ])
 def test_a_stated_amount_is_read_with_its_currency(text, amount, currency):
     reading = read_amounts(text)

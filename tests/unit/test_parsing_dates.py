@@ -14,6 +14,8 @@ TODAY = date(2026, 11, 22)  # a Sunday
 @pytest.mark.parametrize("text,expected", [
     # ISO is year-month-day, never day-first (was read as 11 February)
     ("my order date was 2026-11-02", "2026-11-02"),
+    ("ordered on 2026\u201311\u201302", "2026-11-02"),  # en dashes, as word processors and phones type them
+    ("bought it 02\u201011\u20102026", "2026-11-02"),
     ("bought 2025-12-20", "2025-12-20"),
     ("2026/10/05", "2026-10-05"),
     # dotted and slashed: UK day first
