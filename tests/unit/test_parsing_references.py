@@ -25,6 +25,14 @@ def spec():
     ("order #12093847", "ORD-12093847"),
     ("my order ref 3307715 never came", "ORD-3307715"),
     ("ORD9102837", "ORD-9102837"),
+    # typed in a hurry, and the number on the order e-mail
+    ("order nr 4402918 still not here", "ORD-4402918"),
+    ("ordr 4402918 is late", "ORD-4402918"),
+    ("oder numbr 4402918", "ORD-4402918"),
+    ("my order, number 4402918, never came", "ORD-4402918"),
+    ("it's about my order (ref: 4402918)", "ORD-4402918"),
+    ("confirmation number 4402918", "ORD-4402918"),
+    ("ORD\u20134402918", "ORD-4402918"),  # an en dash
     ("order no 6620194", "ORD-6620194"),
     ("ord-0091827", "ORD-0091827"),  # leading zeros kept
     ("the order number is 55120937", "ORD-55120937"),
