@@ -37,7 +37,7 @@ _FORMS = [
     re.compile(rf"(?i)\b(?:{_WEEKDAY},?\s+)?(?:the\s+)?{_DAY}(?:\s+of)?\s+{_MONTH}{_YEAR}?\b"),
     re.compile(rf"(?i)\b(?:{_WEEKDAY},?\s+)?{_MONTH}\s+(?:the\s+)?{_DAY}\b{_YEAR}?"),
     # "on 21/10": a day and month without a year only after a word that introduces a date.
-    re.compile(r"(?i)(?:(?<=\bon )|(?<=\bon the )|(?<=\bof the )|(?<=\bdated )|(?<=\bfrom )|(?<=\bsince )|(?<=\bbought )"
+    re.compile(r"(?i)(?:(?<=\bon )|(?<=\bon the )|(?<=\bof the )|(?<=\border of )|(?<=\bdated )|(?<=\bfrom )|(?<=\bsince )|(?<=\bbought )"
                r"|(?<=\bordered )|(?<=\bpurchased )|(?<=\bpaid )|(?<=\bdelivered )|(?<=\barrived )|(?<=\breturned ))"
                r"(?P<day>\d{1,2})/(?P<month>\d{1,2})(?![\d/])"),
     # "on 18.11": dotted without a year only right after "on" or "dated" ("paid 18.11" is money),
@@ -57,7 +57,7 @@ _DAY_ONLY = re.compile(
 # day, so they can't decide a 30-day return or a 2-year warranty and are asked again.
 _RELATIVE = re.compile(
     r"(?i)\b(?:(?:the\s+)?day\s+before\s+yesterday|yesterday|today|this\s+morning|last\s+night|tonight"
-    r"|(?:\d+|a|an)\s+(?:days?|weeks?|fortnights?)\s+ago"
+    r"|(?:\d+|a|an)\s+(?:days?|weeks?|fortnights?)\s+(?:ago|back)"
     rf"|a\s+week\s+last\s+{_WEEKDAY}|{_WEEKDAY}\s+before\s+last"
     rf"|(?:last|this\s+past|on|this)\s+{_WEEKDAY}|{_WEEKDAY_FULL})\b"
 )
@@ -78,7 +78,7 @@ _ROUGHLY_BEFORE = re.compile(r"(?i)\b(?:over|more\s+than|about|around|roughly|ne
 _ROUGHLY_AFTER = re.compile(r"(?i)^(?:\s+or\s+so|\s*-?ish|\s+or\s+(?:two|three|more|\d+))\b")
 _PURCHASE_CUES = re.compile(
     r"(?i)\b(?:bought|buy|buying|purchased?|purchasing|ordered|ordering|placed|paid|got\s+(?:it|them|this|these|one|my|the|a)"
-    r"|order\s+(?:date|was|is|made)|date\s+of\s+(?:purchase|order)|(?:purchase|order)\s+date)\b"
+    r"|order\s+(?:date|was|is|made|of|from)|date\s+of\s+(?:purchase|order)|(?:purchase|order)\s+date)\b"
 )
 # The day the money was taken may stand in for the purchase date when no purchase is
 # dated (a card is charged when the order is placed) ...
@@ -98,7 +98,9 @@ _DELIVERY_CUES = re.compile(
 )
 # ... but never what happened after it: a return, a refund, a price drop, a breakdown.
 _AFTER_CUES = re.compile(
-    r"(?i)\b(?:returned|return|sent\s+(?:(?:it|them|the\s+\w+)\s+)?back|posted\s+(?:it\s+)?back|reduced|dropped|sale|refunded|refund"
+    # (but "bought it in the sale on the 27th" says when it was bought, not when the price fell)
+    r"(?i)\b(?:returned|return|sent\s+(?:(?:it|them|the\s+\w+)\s+)?back|posted\s+(?:it\s+)?back|reduced|dropped"
+    r"|(?<!\bin the )(?<!\bin a )(?<!\bin your )(?<!\bin their )sale|refunded|refund"
     r"|cancel(?:l)?ed|collected|collection|broke|broken|stopped|failed|fitted|installed|repaired"
     # a breakdown, in the words customers use for one (verbs: "a faulty kettle I bought" is a purchase)
     r"|died|packed\s+(?:in|up)|(?:went|gone)\s+(?:kaput|dead|wrong)|spoil(?:t|ed|s)?|conked\s+out|gave\s+up|leaked)\b"
@@ -190,7 +192,7 @@ def _relative(fragment: str, today: date) -> Optional[date]:
         return today - timedelta(days=1)
     if _TODAY.fullmatch(phrase):
         return today
-    ago = re.fullmatch(r"(\d+|an?) (day|week|fortnight)s? ago", phrase)
+    ago = re.fullmatch(r"(\d+|an?) (day|week|fortnight)s? (?:ago|back)", phrase)
     if ago:
         count = 1 if ago.group(1) in ("a", "an") else int(ago.group(1))
         return today - timedelta(days=count * {"day": 1, "week": 7, "fortnight": 14}[ago.group(2)])
@@ -260,7 +262,7 @@ def _found(view: str, today: date) -> List[Tuple[date, Tuple[int, int]]]:
     view = blank(view, day_only)  # "Monday 23rd" is the 23rd, not also last Monday
     rough = []
     for match in _RELATIVE.finditer(view):
-        counted_back = match.group(0).lower().endswith("ago")
+        counted_back = match.group(0).lower().endswith(("ago", "back"))
         if counted_back and (_ROUGHLY_BEFORE.search(view[:match.start()]) or _ROUGHLY_AFTER.search(view[match.end():])):
             rough.append(match.span())
             continue

@@ -16,6 +16,9 @@ TODAY = date(2026, 11, 22)  # a Sunday
     ("my order date was 2026-11-02", "2026-11-02"),
     ("ordered on 2026\u201311\u201302", "2026-11-02"),  # en dashes, as word processors and phones type them
     ("bought it 02\u201011\u20102026", "2026-11-02"),
+    ("bought it in the sale on the 20th", "2026-11-20"),  # in the sale: when it was bought, not a price drop
+    ("got it 2 weeks back", "2026-11-08"),  # "back" for "ago"
+    ("my order of 14/11 never came", "2026-11-14"),
     ("bought 2025-12-20", "2025-12-20"),
     ("2026/10/05", "2026-10-05"),
     # dotted and slashed: UK day first
@@ -88,6 +91,8 @@ def test_a_stated_date_is_read(text, expected):
     "in 2023",  # no day: not precise enough to decide a warranty
     "sometime last year",
     "two months ago",
+    "about 3 weeks back",  # a rough count names no day
+    "it went on sale on the 20th",  # a price drop, not the purchase
     "a couple of days ago",
     # roughly: no day is named, so it is asked for rather than recorded wrong
     "ordered over a week ago",
