@@ -245,8 +245,9 @@ def out_of_fold_parses(texts: List[str], raw: List[str], labels: np.ndarray, fol
     """Each training example's parse data as the product would produce it (the product's own
     TfidfWeights and CalibratedSVM, temperatures fitted inside the training folds) from
     models that never saw it."""
-    from bot.rasa_ext.nlu.svm_classifier import CalibratedSVM, TfidfWeights
+    from bot.rasa_ext.nlu.svm_classifier import CalibratedSVM, TfidfSVMClassifier, TfidfWeights
 
+    calibration_folds = TfidfSVMClassifier.configured(ROOT / "config.yml")["calibration_folds"]
     parses: List[dict] = [None] * len(texts)
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=1).split(texts, labels):
         vecs = [CountVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b"),
@@ -256,9 +257,9 @@ def out_of_fold_parses(texts: List[str], raw: List[str], labels: np.ndarray, fol
         weights = TfidfWeights.fit(counts, np.cumsum([b.shape[1] for b in blocks]))
         X = weights.transform(counts)
         y = labels[train]
-        intents = CalibratedSVM.fit(X, y, 1.0, "balanced", 3)
+        intents = CalibratedSVM.fit(X, y, 1.0, "balanced", calibration_folds)
         mask = np.char.startswith(y.astype(str), PREFIX)
-        categories = CalibratedSVM.fit(X[mask], y[mask], 1.0, "balanced", 3)
+        categories = CalibratedSVM.fit(X[mask], y[mask], 1.0, "balanced", calibration_folds)
         Xt = weights.transform(hstack([v.transform([texts[i] for i in test]) for v in vecs], format="csr"))
         for i, pi, pc in zip(test, intents.predict_proba(Xt), categories.predict_proba(Xt)):
             ranking = sorted(({"name": str(c), "confidence": float(p)} for c, p in zip(intents.classes_, pi)),

@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scripts import augment_nlu, generate_noisy_nlu  # noqa: E402
-from bot.rasa_ext.nlu.svm_classifier import UNCLEAR, CalibratedSVM, TfidfWeights, category_labels, category_parse  # noqa: E402
+from bot.rasa_ext.nlu.svm_classifier import (UNCLEAR, CalibratedSVM, TfidfSVMClassifier, TfidfWeights,  # noqa: E402
+                                             category_labels, category_parse)
 from scripts.check_nlu_duplicates import vague_examples  # noqa: E402
 from scripts.compare_classifiers import keyword_matrix, rasa_tokens, spell_normalise  # noqa: E402
 
@@ -168,7 +169,8 @@ def out_of_fold(texts: List[str], labels: np.ndarray, args) -> Dict[str, Tuple[L
         train_pairs = base + extra
         train_raw = [t for t, _ in train_pairs]
         tokens = spell_normalise if args.spelling else (lambda x: x)  # symspellpy's own dictionary
-        model = Product(args.c_int, args.c_cat, weight_of(args.weight), weight_of(args.cat_weight), combine=args.combine,
+        model = Product(args.c_int, args.c_cat, weight_of(args.weight), weight_of(args.cat_weight),
+                        folds=TfidfSVMClassifier.configured(ROOT / "config.yml")["calibration_folds"], combine=args.combine,
                         word=tuple(args.word), char=tuple(args.char), keywords=args.keywords, merged=args.merged,
                         unclear=not args.no_unclear).fit(
             tokens(rasa_tokens(train_raw)), np.array([label for _, label in train_pairs]))

@@ -22,7 +22,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.rasa_ext.importers import RasaFileImporter
 from bot.rasa_ext.nlu.featurizers import SparseFeatures
-from bot.rasa_ext.nlu.svm_classifier import CalibratedSVM
+from bot.rasa_ext.nlu.svm_classifier import CalibratedSVM, TfidfSVMClassifier
 from bot.rasa_ext.nlu.tokenizers import WhitespaceTokenizer
 from tests.support import nlu_pipeline
 
@@ -135,3 +135,16 @@ def test_the_nlu_files_are_read_once_and_are_rasas(monkeypatch):
     assert sorted(m.fingerprint() for m in first.training_examples) == sorted(
         m.fingerprint() for m in expected.training_examples)
     assert first.regex_features == expected.regex_features
+
+
+def test_the_tuning_scripts_fit_the_classifier_config_yml_configures(tmp_path):
+    """scripts/tune_understanding.py and compare_classifiers.py take the classifier's settings
+    from config.yml (over the component's defaults): a setting changed there, such as the
+    calibration folds, is what they measure too."""
+    config = tmp_path / "config.yml"
+    config.write_text("pipeline:\n  - name: WhitespaceTokenizer\n"
+                      "  - name: bot.rasa_ext.nlu.svm_classifier.TfidfSVMClassifier\n    calibration_folds: 4\n")
+    settings = TfidfSVMClassifier.configured(config)
+    assert settings["calibration_folds"] == 4
+    assert settings["C"] == TfidfSVMClassifier.get_default_config()["C"]  # unset: the default
+    assert "name" not in settings
