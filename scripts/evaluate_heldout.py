@@ -1,8 +1,8 @@
 """Held-out evaluation (`make eval`), on sets that are never trained on.
 
-- tests/data/heldout/, heldout_dec/, heldout_third/, heldout_fourth/, heldout_fifth/, heldout_sixth/:
+- tests/data/heldout/, heldout_dec/, heldout_third/ ... heldout_seventh/:
   each written blind by a helper who never saw the training data, in customers' voices, before the
-  round of tuning it judged (make eval runs all six): complaint categories, facts, conversation messages.
+  round of tuning it judged (make eval runs all seven): complaint categories, facts, conversation messages.
 - tests/data/nlu_heldout.yml, tests/data/facts_heldout.yml: the older sets, written in the training
   data's voice and used to tune the parser; printed for comparison only.
 

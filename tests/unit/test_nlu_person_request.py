@@ -12,6 +12,8 @@ import yaml
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+
 from bot.rasa_ext.nlu.person_request import PersonRequestGuard
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +46,16 @@ def guarded(guard: PersonRequestGuard, text: str, intent: str, confidence: float
     ("ORD-4400918, now can I talk 2 an agent", "inform"),
     ("HUMAN PLEASE", "nlu_fallback"),
     ("is there a real person I can chat with", "bot_challenge"),
+    # Refusing the machine asks for a person.
+    ("I'm not talking to a machine", "bot_challenge"),
+    ("i refuse to type to a stupid robot", "bot_challenge"),
+    ("dont want a bot", "deny"),
+    # A negation elsewhere in the message does not cancel the request.
+    ("I don't know the order number, just put me through to someone", "inform"),
+    ("why can't I just talk to a real person", "bot_challenge"),
+    ("I don't want the bot, I want to speak to a human", "deny"),
+    ("why don't you put me through to someone", "bot_challenge"),
+    ("I'd like to discuss this with a staff member", "greet"),
 ])
 def test_a_request_for_a_person_wins_over_a_look_alike_intent(guard, text, look_alike):
     assert guarded(guard, text, look_alike) == {"name": "request_human", "confidence": 1.0}
@@ -55,6 +67,12 @@ def test_a_request_for_a_person_wins_over_a_look_alike_intent(guard, text, look_
     ("I just want someone to actually turn up and repair it", "complain_repair_warranty", 0.8),
     # Not wanting a person is no request for one.
     ("I don't want anyone to ring me", "decline_callback", 0.9),
+    # A negated request asks for nobody, even read as a request by the classifier.
+    ("I don't want to speak to anyone, I want my refund", "decline_callback", 0.4),
+    ("no need to put me through to a manager, just fix the app", "complain_other", 0.3),
+    ("not asking to talk to a human, the kettle leaks", "nlu_fallback", 0.3),
+    ("don't put me through to anybody, I just need the tracking link", "complain_delivery", 0.4),
+    ("I'd rather not talk to a person, just process the return", "complain_refund_return", 0.4),
     # Words that ask for nobody.
     ("hello there", "greet", 0.99),
     ("am I talking to a machine?", "bot_challenge", 0.99),
@@ -63,6 +81,62 @@ def test_a_request_for_a_person_wins_over_a_look_alike_intent(guard, text, look_
 ])
 def test_what_asks_for_nobody_keeps_its_intent(guard, text, intent, confidence):
     assert guarded(guard, text, intent, confidence)["name"] == intent
+
+
+def test_a_request_read_as_a_sure_look_alike_is_not_made_a_fallback_after_the_guard(guard):
+    # Rasa's FallbackClassifier, with config.yml's thresholds, runs right after the guard:
+    # the request must survive it even when the look-alike was near-certain.
+    pipeline = yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
+    fallback_config = next(c for c in pipeline if c["name"] == "FallbackClassifier")
+    fallback = FallbackClassifier({**FallbackClassifier.get_default_config(), **fallback_config})
+    message = Message({TEXT: "I'm not talking to a machine",
+                       INTENT: {"name": "bot_challenge", "confidence": 0.996},
+                       INTENT_RANKING_KEY: [{"name": "bot_challenge", "confidence": 0.996},
+                                            {"name": "request_human", "confidence": 0.003}]})
+    fallback.process(guard.process([message]))
+    assert message.get(INTENT)["name"] == "request_human"
+    ranking = message.get(INTENT_RANKING_KEY)
+    assert [r["name"] for r in ranking[:2]] == ["request_human", "bot_challenge"]
+
+
+def test_a_request_the_classifier_was_unsure_of_is_made_sure(guard):
+    message = Message({TEXT: "I've said it twice, I want a member of staff",
+                       INTENT: {"name": "request_human", "confidence": 0.46},
+                       INTENT_RANKING_KEY: [{"name": "request_human", "confidence": 0.46},
+                                            {"name": "reject_explanation", "confidence": 0.45}]})
+    guard.process([message])
+    ranking = message.get(INTENT_RANKING_KEY)
+    assert ranking[0] == {"name": "request_human", "confidence": 1.0}
+    assert ranking[1]["name"] == "reject_explanation" and ranking[1]["confidence"] < 0.5
+
+
+def unsure_request(text: str, complaints: float) -> Message:
+    share = complaints / 3
+    return Message({TEXT: text, INTENT: {"name": "request_human", "confidence": 0.43},
+                    INTENT_RANKING_KEY: [{"name": "request_human", "confidence": 0.43},
+                                         {"name": "complain_staff_conduct", "confidence": share + 0.01},
+                                         {"name": "complain_delivery", "confidence": share},
+                                         {"name": "complain_other", "confidence": share - 0.01}]})
+
+
+def test_an_unsure_request_outweighed_by_the_complaint_intents_is_the_complaint(guard):
+    message = unsure_request("your agent said a manager would ring me and nobody did", 0.5)
+    guard.process([message])
+    assert message.get(INTENT)["name"] == "complain_staff_conduct"
+    assert message.get(INTENT)["confidence"] == pytest.approx(0.5)
+    assert "request_human" in [r["name"] for r in message.get(INTENT_RANKING_KEY)]
+
+
+@pytest.mark.parametrize("text, complaints", [
+    # The complaint intents together are less sure than the request.
+    ("your agent said a manager would ring me and nobody did", 0.3),
+    # In so many words, a request is a request.
+    ("the parcel is late, put me through to a manager", 0.5),
+])
+def test_an_unsure_request_stays_a_request_unless_the_complaint_outweighs_it(guard, text, complaints):
+    message = unsure_request(text, complaints)
+    guard.process([message])
+    assert message.get(INTENT)["name"] == "request_human"
 
 
 def test_an_unsure_complaint_that_asks_for_a_person_is_a_request(guard):
