@@ -5,7 +5,10 @@ question, and "yes, put me through to someone" as a yes: the customer asked for 
 was not heard. After the intent classifier, a message that asks for a person in so many words
 (the `patterns` in config.yml) is a request for a person, whatever look-alike intent won. A
 complaint the classifier is sure of keeps its intent: "I asked to speak to a manager and he
-hung up" tells what went wrong, it asks for nobody now.
+hung up" tells what went wrong, it asks for nobody now. So does a negated request ("I don't
+want to speak to anyone, just ..."), and a request the classifier was unsure of, in none of the
+patterns' words, that the complaint intents together outweigh ("your agent said a manager
+would ring me").
 """
 from __future__ import annotations
 
