@@ -161,6 +161,7 @@ def out_of_fold(texts: List[str], labels: np.ndarray, args) -> Dict[str, Tuple[L
     """Out-of-fold parses of the clean test folds and of messy copies of them."""
     clean: List[dict] = [None] * len(texts)
     messy_parses, messy_labels = [], []
+    calibration_folds = TfidfSVMClassifier.configured(ROOT / "config.yml")["calibration_folds"]
     started = time.perf_counter()
     for k, (train, test) in enumerate(StratifiedKFold(args.folds, shuffle=True, random_state=1).split(texts, labels)):
         base = [(texts[i], labels[i]) for i in train]
@@ -170,7 +171,7 @@ def out_of_fold(texts: List[str], labels: np.ndarray, args) -> Dict[str, Tuple[L
         train_raw = [t for t, _ in train_pairs]
         tokens = spell_normalise if args.spelling else (lambda x: x)  # symspellpy's own dictionary
         model = Product(args.c_int, args.c_cat, weight_of(args.weight), weight_of(args.cat_weight),
-                        folds=TfidfSVMClassifier.configured(ROOT / "config.yml")["calibration_folds"], combine=args.combine,
+                        folds=calibration_folds, combine=args.combine,
                         word=tuple(args.word), char=tuple(args.char), keywords=args.keywords, merged=args.merged,
                         unclear=not args.no_unclear).fit(
             tokens(rasa_tokens(train_raw)), np.array([label for _, label in train_pairs]))

@@ -37,8 +37,10 @@ class PersonRequestGuard(GraphComponent):
             # A regex (case-insensitive) that, matching the text right before a pattern's
             # match, makes that match ask for nobody ("I don't want to speak to anyone, ...").
             "negated_before": None,
-            # Intents never overridden: the request itself, and "call me back" (handed off too).
-            "keep": [REQUEST_HUMAN, "request_callback"],
+            # Intents never overridden: "call me back" (handed off too). A request the classifier
+            # chose itself is made sure, not kept as it is: at 0.46 against a rejection's 0.45
+            # the FallbackClassifier called it ambiguous, and it was lost.
+            "keep": ["request_callback"],
             # Intents starting with this keep their place when at least this confident.
             "complaint_prefix": "complain_",
             "complaint_confidence": 0.5,
@@ -77,44 +79,47 @@ class PersonRequestGuard(GraphComponent):
         prefix = self._config["complaint_prefix"]
         return bool(prefix) and name.startswith(prefix) and confidence >= self._config["complaint_confidence"]
 
+    def _complaints(self, ranking: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        prefix = self._config["complaint_prefix"]
+        return [r for r in ranking if (r.get("name") or "").startswith(prefix)]
+
     def _complaint_outweighs_unsure_request(self, intent: Dict[str, Any], ranking: List[Dict[str, Any]]) -> bool:
         unsure = self._config.get("unsure_request_confidence")
         confidence = intent.get("confidence") or 0.0
         if unsure is None or intent.get("name") != REQUEST_HUMAN or confidence >= unsure:
             return False
-        prefix = self._config["complaint_prefix"]
-        return sum(r.get("confidence") or 0.0 for r in ranking if (r.get("name") or "").startswith(prefix)) > confidence
+        return sum(r.get("confidence") or 0.0 for r in self._complaints(ranking)) > confidence
 
     def _as_complaint(self, message: Message, ranking: List[Dict[str, Any]]) -> None:
         """The likeliest complaint intent wins, as sure as the complaint intents together (the
         category is ranked by its own classifier; nine categories split a complaint's share)."""
-        prefix = self._config["complaint_prefix"]
-        complaints = [r for r in ranking if (r.get("name") or "").startswith(prefix)]
+        complaints = self._complaints(ranking)
         chosen = {"name": complaints[0]["name"], "confidence": sum(r["confidence"] for r in complaints)}
-        rest = [r for r in ranking if r.get("name") != chosen["name"]]
+        self._choose(message, chosen, [r for r in ranking if r.get("name") != chosen["name"]])
+
+    def _as_request(self, message: Message, ranking: List[Dict[str, Any]]) -> None:
+        """The request wins. The look-alike stays in the ranking, demoted: left at its own
+        confidence (a sure "are you a bot?" at 0.996) it sits within the FallbackClassifier's
+        ambiguity threshold of the request, and the request became "not understood"."""
+        demoted = [{**r, "confidence": (r.get("confidence") or 0.0) * LOOK_ALIKE_SHARE}
+                   for r in ranking if r.get("name") != REQUEST_HUMAN]
+        self._choose(message, {"name": REQUEST_HUMAN, "confidence": 1.0}, demoted)
+
+    @staticmethod
+    def _choose(message: Message, chosen: Dict[str, Any], rest: List[Dict[str, Any]]) -> None:
         message.set(INTENT, chosen, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [chosen, *rest], add_to_output=True)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
+            if text.startswith("/"):
+                continue  # a button's payload is never reread
             intent = message.get(INTENT) or {}
             ranking = sorted(message.get(INTENT_RANKING_KEY) or [], key=lambda r: -(r.get("confidence") or 0.0))
-            if not text.startswith("/") and self._complaint_outweighs_unsure_request(intent, ranking) \
-                    and not self.asks_for_person(text):
-                self._as_complaint(message, ranking)
-                continue
-            # A request the classifier already chose is made sure too: at 0.46 against a
-            # rejection's 0.45 the FallbackClassifier called it ambiguous, and it was lost.
-            chose_request = intent.get("name") == REQUEST_HUMAN
-            if text.startswith("/") or (self._keeps(intent) and not chose_request) or not self.asks_for_person(text):
-                continue
-            # The look-alike stays in the ranking, demoted: left at its own confidence (a sure
-            # "are you a bot?" at 0.996) it sits within the FallbackClassifier's ambiguity
-            # threshold of the request, and the request became "not understood".
-            ranking = [{**r, "confidence": (r.get("confidence") or 0.0) * LOOK_ALIKE_SHARE}
-                       for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != REQUEST_HUMAN]
-            chosen = {"name": REQUEST_HUMAN, "confidence": 1.0}
-            message.set(INTENT, chosen, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [chosen, *ranking], add_to_output=True)
+            if not self.asks_for_person(text):
+                if self._complaint_outweighs_unsure_request(intent, ranking):
+                    self._as_complaint(message, ranking)
+            elif not self._keeps(intent):
+                self._as_request(message, ranking)
         return messages
