@@ -8,7 +8,9 @@ complaint the classifier is sure of keeps its intent: "I asked to speak to a man
 hung up" tells what went wrong, it asks for nobody now. So does a negated request ("I don't
 want to speak to anyone, just ..."), and a request the classifier was unsure of, in none of the
 patterns' words, that the complaint intents together outweigh ("your agent said a manager
-would ring me").
+would ring me"). A complaint that also asks for a person now, in the stricter `asks_now`
+words ("the driver was rude to my mum. let me speak to your manager"), is a request: the
+customer is handed off at once, and the agent reads the complaint in the ticket's transcript.
 """
 from __future__ import annotations
 
@@ -48,6 +50,11 @@ class PersonRequestGuard(GraphComponent):
             # complaint intents together outweigh is the complaint ("your agent said a manager
             # would ring me" at 0.43 against complaints at 0.45); None: never.
             "unsure_request_confidence": None,
+            # Regexes (case-insensitive) of asking for a person now ("I want to speak to a
+            # manager", "put me through to someone"), not of telling that one asked ("I asked
+            # to speak to a manager and ..."): they override a complaint intent, even one the
+            # classifier is sure of. None: a sure complaint keeps its intent.
+            "asks_now": [],
         }
 
     def __init__(self, config: Dict[Text, Any]) -> None:
@@ -55,6 +62,7 @@ class PersonRequestGuard(GraphComponent):
         try:
             # A broken pattern fails the training and the start-up, never a customer's message.
             self._patterns = [re.compile(p, re.IGNORECASE) for p in config["patterns"]]
+            self._asks_now = [re.compile(p, re.IGNORECASE) for p in config.get("asks_now") or []]
             negated = config.get("negated_before")
             self._negated_before = re.compile(negated, re.IGNORECASE) if negated else None
         except re.error as error:
@@ -69,6 +77,12 @@ class PersonRequestGuard(GraphComponent):
         return any(not self._negated(text[:match.start()])
                    for pattern in self._patterns for match in pattern.finditer(text))
 
+    def asks_for_person_now(self, text: str) -> bool:
+        # No negation test: these words start with their own subject or at a clause's start,
+        # so a "not" before them is another clause's ("the engineer never showed, I need to
+        # talk to a supervisor"), and "I don't want to ..." is not in them.
+        return any(pattern.search(text) for pattern in self._asks_now)
+
     def _negated(self, before: str) -> bool:
         return bool(self._negated_before and self._negated_before.search(before))
 
@@ -76,12 +90,14 @@ class PersonRequestGuard(GraphComponent):
         name, confidence = intent.get("name") or "", intent.get("confidence") or 0.0
         if name in self._config["keep"]:
             return True
+        return self._is_complaint(intent) and confidence >= self._config["complaint_confidence"]
+
+    def _is_complaint(self, intent: Dict[str, Any]) -> bool:
         prefix = self._config["complaint_prefix"]
-        return bool(prefix) and name.startswith(prefix) and confidence >= self._config["complaint_confidence"]
+        return bool(prefix) and (intent.get("name") or "").startswith(prefix)
 
     def _complaints(self, ranking: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-        prefix = self._config["complaint_prefix"]
-        return [r for r in ranking if (r.get("name") or "").startswith(prefix)]
+        return [r for r in ranking if self._is_complaint(r)]
 
     def _complaint_outweighs_unsure_request(self, intent: Dict[str, Any], ranking: List[Dict[str, Any]]) -> bool:
         unsure = self._config.get("unsure_request_confidence")
@@ -117,9 +133,12 @@ class PersonRequestGuard(GraphComponent):
                 continue  # a button's payload is never reread
             intent = message.get(INTENT) or {}
             ranking = sorted(message.get(INTENT_RANKING_KEY) or [], key=lambda r: -(r.get("confidence") or 0.0))
-            if not self.asks_for_person(text):
-                if self._complaint_outweighs_unsure_request(intent, ranking):
-                    self._as_complaint(message, ranking)
-            elif not self._keeps(intent):
+            asks = self.asks_for_person(text)
+            # Only a complaint is overridden by these words: at the callback offer "yes, could
+            # someone ring me" is the yes, and the callback must be booked, not handed off.
+            asks_now = self._is_complaint(intent) and self.asks_for_person_now(text)
+            if asks_now or (asks and not self._keeps(intent)):
                 self._as_request(message, ranking)
+            elif not asks and self._complaint_outweighs_unsure_request(intent, ranking):
+                self._as_complaint(message, ranking)
         return messages
