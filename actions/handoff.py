@@ -17,8 +17,9 @@ from bot.speech import speakable_order_id
 from bot.tickets.model import Actor, CallbackState, Channel, HistoryAction, Status, iso, record
 from actions import context, ticketing
 from actions.answers import NO, first_words_answer, match_option, yes_or_no
-from actions.form_state import policy_variant
-from actions.parsing import parse_email, parse_phone
+from actions.form_state import facts_not_yet_given, policy_variant, with_slots
+from actions.parsing import extract_facts, parse_email, parse_phone
+from actions.understanding import category_told_with_request
 
 
 def wait_text(moment) -> str:
@@ -103,7 +104,27 @@ class ActionHandOff(Action):
             events = [SlotSet("callback_choice", CallbackState.OPTED_OUT), SlotSet("callback_decided_at", iso(context.now()))]
             for event in events:
                 tracker.slots[event["name"]] = event["value"]
-        return events + await hand_off(dispatcher, tracker, request_reason(tracker))
+        told = told_with_the_request(tracker)
+        with_slots(tracker, told)
+        return events + told + await hand_off(dispatcher, tracker, request_reason(tracker))
+
+
+def told_with_the_request(tracker: Tracker) -> List[EventType]:
+    """What the customer told in the message that asked for a person, before any complaint was
+    under way ("ORD-4400918 never came and the driver lied. put me through to a manager"): the
+    facts it states and, when confident, its category. The agent's ticket carries them (as
+    told, `facts_confirmed` false) and is prioritised as that complaint (docs/design.md#handoff).
+    They are slots, not only ticket fields: every later save of the ticket derives its facts
+    and category from the slots (ticketing.sync_ticket)."""
+    text = tracker.latest_message.get("text") or ""
+    if tracker.get_slot("category") or text.startswith("/"):
+        return []
+    cat = context.catalog()
+    category = category_told_with_request(tracker.latest_message, text, cat)
+    slots: Dict[str, Any] = facts_not_yet_given(extract_facts(text, cat, context.today(cat)), tracker)
+    if category:
+        slots.update(category=category, sub_reason=cat.sub_reason_for(category, text), customer_demand=text)
+    return [SlotSet(name, value) for name, value in slots.items()]
 
 
 _PERSON = re.compile(r"\b(?:person|human|agent|someone|somebody|anyone|manager|operator|real|staff|colleague|advisor|adviser"

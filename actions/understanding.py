@@ -140,6 +140,27 @@ def is_complaint(parse_data: Dict[str, Any], intent: str, text: str) -> bool:
     return complaint_outweighs_intent(parse_data)
 
 
+# What a complaint told in a request for a person keeps of the ranking: PersonRequestGuard
+# (bot/rasa_ext/nlu/person_request.py) halves the intent it overrides, so this is a complaint
+# the classifier read at 0.5 or more ("the driver was rude to my mum. let me speak to your
+# manager"), not the crumbs every message has ("put me through to someone").
+TOLD_WITH_A_REQUEST = 0.25
+
+
+def category_told_with_request(parse_data: Dict[str, Any], text: str, catalog) -> Optional[str]:
+    """The category of a complaint told in the same message as a request for a person,
+    decided as if the request were not there, and only when confident. The hand-off records
+    it, so the agent's ticket is classified and prioritised as that complaint; nothing is said
+    to the customer from it (no policy is stated at a hand-off). None for any other message."""
+    if ((parse_data.get("intent") or {}).get("name")) != REQUEST_HUMAN:
+        return None
+    rest = [r for r in parse_data.get("intent_ranking") or [] if r.get("name") != REQUEST_HUMAN]
+    if not rest or complaint_mass(rest) < TOLD_WITH_A_REQUEST:
+        return None
+    top = max(rest, key=lambda r: r.get("confidence") or 0.0)
+    return decide_category({**parse_data, "intent": top, "intent_ranking": rest}, text, catalog).category
+
+
 def complaint_outweighs_intent(parse_data: Dict[str, Any]) -> bool:
     """The complaint intents together outweigh the winning intent."""
     return complaint_mass(parse_data.get("intent_ranking") or []) > ((parse_data.get("intent") or {}).get("confidence") or 0.0)

@@ -317,6 +317,56 @@ async def test_hand_off_before_any_complaint_still_creates_a_ticket(store, dispa
     assert ticket["status"] == "handed_off" and ticket["conversation_id"] == "fresh"
 
 
+def _request_with_complaint(complaint: str, complaint_confidence: float, category_confidence: float) -> Dict[str, Any]:
+    """Parse data as PersonRequestGuard leaves it: the request sure, the complaint it
+    overrode at half its confidence, the category classifier's ranking beside it."""
+    return {"intent": {"name": "request_human", "confidence": 1.0},
+            "intent_ranking": [{"name": "request_human", "confidence": 1.0},
+                               {"name": complaint, "confidence": complaint_confidence / 2}],
+            "complaint_category": {"ranking": [{"name": complaint[len("complain_"):], "confidence": category_confidence},
+                                               {"name": "other", "confidence": 1 - category_confidence}], "unclear": 0.0}}
+
+
+async def test_a_complaint_told_with_the_request_reaches_the_agents_ticket(store, dispatcher, domain):
+    text = "ORD-4400918 bought on 2026-11-02 for £249.99 and it came smashed. let me speak to your manager"
+    tracker = make_tracker(text, "request_human", sender="told", parse=_request_with_complaint("complain_delivery", 0.97, 0.98))
+    events = await ActionHandOff().run(dispatcher, tracker, domain)
+    slots = slot_events(events)
+    ticket = await store.get(slots["ticket_id"])
+    assert ticket["status"] == "handed_off"
+    assert ticket["category"] == "delivery" and ticket["sub_reason"] == "damaged"
+    assert ticket["facts"]["order_id"] == "ORD-4400918"
+    assert ticket["facts"]["purchase_date"] == "2026-11-02"
+    assert ticket["facts"]["amount"] == 249.99
+    # As told, not confirmed: the read-back never happened.
+    assert ticket["facts_confirmed"] is False
+    # Slots too: every later save of the ticket derives its facts and category from them.
+    assert slots["order_id"] == "ORD-4400918" and slots["category"] == "delivery"
+
+
+@pytest.mark.parametrize("complaint_confidence, category_confidence", [
+    (0.06, 0.98),  # the classifier heard a request with crumbs of a complaint
+    (0.97, 0.55),  # a complaint, but its category is not confident
+])
+async def test_no_category_is_recorded_from_a_request_unless_it_told_a_sure_one(store, dispatcher, domain,
+                                                                               complaint_confidence, category_confidence):
+    tracker = make_tracker("it's about the thing, put me through to someone", "request_human", sender="unsure",
+                           parse=_request_with_complaint("complain_delivery", complaint_confidence, category_confidence))
+    events = await ActionHandOff().run(dispatcher, tracker, domain)
+    ticket = await store.get(slot_events(events)["ticket_id"])
+    assert ticket["status"] == "handed_off" and ticket["category"] is None
+    assert "category" not in slot_events(events)
+
+
+async def test_a_request_mid_complaint_keeps_the_complaint_as_recorded(store, dispatcher, domain):
+    slots = await _start(store, domain, "the delivery driver was rude to my mum", "complain_staff_conduct")
+    tracker = make_tracker("the invoice is wrong too, put me through to a manager", "request_human", slots, requested_slot="product",
+                           parse=_request_with_complaint("complain_invoice", 0.9, 0.99))
+    events = await ActionHandOff().run(dispatcher, tracker, domain)
+    ticket = await store.get(slots["ticket_id"])
+    assert ticket["category"] == "staff_conduct" and "category" not in slot_events(events)
+
+
 @pytest.mark.parametrize("text,kind", [
     ("", "empty"), ("   ", "empty"), ("😡😡😡", "emoji"), ("👍", "emoji"),
     ("我的包裹没有到", "language"), ("Мой заказ не пришёл", "language"),
