@@ -10,7 +10,8 @@ want to speak to anyone, just ..."), and a request the classifier was unsure of,
 patterns' words, that the complaint intents together outweigh ("your agent said a manager
 would ring me"). A complaint that also asks for a person now, in the stricter `asks_now`
 words ("the driver was rude to my mum. let me speak to your manager"), is a request: the
-customer is handed off at once, and the agent reads the complaint in the ticket's transcript.
+customer is handed off at once, and the hand-off records what the message told (its facts,
+and its category when confident: actions/handoff.py, told_with_the_request).
 """
 from __future__ import annotations
 
