@@ -16,6 +16,7 @@ from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 
 from bot.rasa_ext.nlu.person_request import PersonRequestGuard
 from scripts.check_nlu_duplicates import examples, normalise
+from scripts.evaluate_heldout import nlu_examples
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -206,10 +207,7 @@ PROBES = sorted((ROOT / "tests" / "data" / "person_probes").glob("*.yml"))
 
 def probe_examples():
     for path in PROBES:
-        for block in yaml.safe_load(path.read_text())["nlu"]:
-            for line in block["examples"].splitlines():
-                if line.strip().startswith("- "):
-                    yield line.strip()[2:], block["intent"]
+        yield from nlu_examples(path)
 
 
 def test_the_words_of_asking_now_catch_the_probes_requests_and_none_of_their_mentions(guard):
