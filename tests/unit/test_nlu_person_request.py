@@ -233,3 +233,26 @@ def test_the_probes_are_never_trained_on():
 def test_a_pattern_that_is_no_regex_fails_at_start_up():
     with pytest.raises(ValueError, match="not a regex"):
         PersonRequestGuard({**PersonRequestGuard.get_default_config(), "patterns": ["(unclosed"]})
+
+
+def test_a_shared_word_list_widens_every_pattern_that_uses_it():
+    config = {**PersonRequestGuard.get_default_config(),
+              "words": {"who": "(?:manager|supervisor)", "someone": "(?:a\\s+)?{{who}}"},
+              "patterns": ["\\bspeak\\s+to\\s+{{someone}}\\b"],
+              "asks_now": ["\\bfetch\\s+me\\s+{{someone}}\\b"]}
+    guard = PersonRequestGuard(config)
+    assert guard.asks_for_person("can I speak to a supervisor")
+    assert guard.asks_for_person_now("the driver was rude. fetch me a supervisor")
+    assert not guard.asks_for_person("can I speak to a plumber")
+    widened = PersonRequestGuard({**config, "words": {**config["words"], "who": "(?:manager|supervisor|plumber)"}})
+    assert widened.asks_for_person("can I speak to a plumber")
+    assert widened.asks_for_person_now("fetch me a plumber")
+
+
+def test_a_word_used_but_not_defined_fails_at_start_up():
+    with pytest.raises(ValueError, match="not defined"):
+        PersonRequestGuard({**PersonRequestGuard.get_default_config(), "patterns": ["speak to {{nobody}}"]})
+    # A piece may use only the pieces above it, so the pieces cannot form a cycle.
+    with pytest.raises(ValueError, match="not defined"):
+        PersonRequestGuard({**PersonRequestGuard.get_default_config(),
+                            "words": {"a": "{{b}}", "b": "x"}, "patterns": ["{{a}}"]})

@@ -12,11 +12,15 @@ would ring me"). A complaint that also asks for a person now, in the stricter `a
 words ("the driver was rude to my mum. let me speak to your manager"), is a request: the
 customer is handed off at once, and the hand-off records what the message told (its facts,
 and its category when confident: actions/handoff.py, told_with_the_request).
+
+The regexes share their vocabularies (who may be asked for, how a clause starts, ...): each is
+written once under `words` and used as `{{name}}`, so widening one list widens every pattern
+that uses it.
 """
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Mapping, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -28,6 +32,29 @@ from rasa.shared.nlu.training_data.message import Message
 REQUEST_HUMAN = "request_human"
 # What is left of an overridden intent's confidence in the ranking.
 LOOK_ALIKE_SHARE = 0.5
+# A named piece used in a regex as {{name}} (double braces mean nothing else in a regex).
+WORD = re.compile(r"\{\{(\w+)\}\}")
+
+
+def assemble(pattern: str, words: Mapping[str, str]) -> str:
+    """The regex `pattern` with each {{name}} replaced by the piece `words[name]`."""
+
+    def piece(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in words:
+            raise ValueError(f"PersonRequestGuard: {{{{{name}}}}} is used but not defined under `words`")
+        return words[name]
+
+    return WORD.sub(piece, pattern)
+
+
+def expand_words(words: Mapping[str, str]) -> Dict[str, str]:
+    """Each piece with the earlier pieces it uses written out (a later one is an error, so
+    there can be no cycle)."""
+    expanded: Dict[str, str] = {}
+    for name, piece in (words or {}).items():
+        expanded[name] = assemble(piece, expanded)
+    return expanded
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -56,16 +83,23 @@ class PersonRequestGuard(GraphComponent):
             # to speak to a manager and ..."): they override a complaint intent, even one the
             # classifier is sure of. None: a sure complaint keeps its intent.
             "asks_now": [],
+            # Named pieces ({name: regex}) the regexes above use as {{name}}.
+            "words": {},
         }
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self._config = config
+        words = expand_words(config.get("words") or {})
+
+        def compiled(pattern: str) -> re.Pattern:
+            return re.compile(assemble(pattern, words), re.IGNORECASE)
+
         try:
             # A broken pattern fails the training and the start-up, never a customer's message.
-            self._patterns = [re.compile(p, re.IGNORECASE) for p in config["patterns"]]
-            self._asks_now = [re.compile(p, re.IGNORECASE) for p in config.get("asks_now") or []]
+            self._patterns = [compiled(p) for p in config["patterns"]]
+            self._asks_now = [compiled(p) for p in config.get("asks_now") or []]
             negated = config.get("negated_before")
-            self._negated_before = re.compile(negated, re.IGNORECASE) if negated else None
+            self._negated_before = compiled(negated) if negated else None
         except re.error as error:
             raise ValueError(f"PersonRequestGuard: a pattern in config.yml is not a regex: {error}") from error
 
