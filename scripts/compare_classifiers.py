@@ -245,9 +245,10 @@ def out_of_fold_parses(texts: List[str], raw: List[str], labels: np.ndarray, fol
     """Each training example's parse data as the product would produce it (the product's own
     TfidfWeights and CalibratedSVM, temperatures fitted inside the training folds) from
     models that never saw it."""
+    from bot.rasa_ext.nlu import pipeline
     from bot.rasa_ext.nlu.svm_classifier import CalibratedSVM, TfidfSVMClassifier, TfidfWeights
 
-    calibration_folds = TfidfSVMClassifier.configured(ROOT / "config.yml")["calibration_folds"]
+    calibration_folds = pipeline.settings(TfidfSVMClassifier)["calibration_folds"]
     parses: List[dict] = [None] * len(texts)
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=1).split(texts, labels):
         vecs = [CountVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b"),

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scripts import augment_nlu, generate_noisy_nlu  # noqa: E402
+from bot.rasa_ext.nlu import pipeline  # noqa: E402
 from bot.rasa_ext.nlu.svm_classifier import (UNCLEAR, CalibratedSVM, TfidfSVMClassifier, TfidfWeights,  # noqa: E402
                                              category_labels, category_parse)
 from scripts.check_nlu_duplicates import vague_examples  # noqa: E402
@@ -161,7 +162,7 @@ def out_of_fold(texts: List[str], labels: np.ndarray, args) -> Dict[str, Tuple[L
     """Out-of-fold parses of the clean test folds and of messy copies of them."""
     clean: List[dict] = [None] * len(texts)
     messy_parses, messy_labels = [], []
-    calibration_folds = TfidfSVMClassifier.configured(ROOT / "config.yml")["calibration_folds"]
+    calibration_folds = pipeline.settings(TfidfSVMClassifier)["calibration_folds"]
     started = time.perf_counter()
     for k, (train, test) in enumerate(StratifiedKFold(args.folds, shuffle=True, random_state=1).split(texts, labels)):
         base = [(texts[i], labels[i]) for i in train]

@@ -1,6 +1,6 @@
-"""The product's NLU pipeline (config.yml: whitespace tokens, word 1-2 and char_wb 2-5 counts
-from the batched featurizer without per-token features, TfidfSVMClassifier) trained in process
-on a few examples, for tests of the classifier."""
+"""The product's NLU pipeline (whitespace tokens, the batched count featurizers and
+TfidfSVMClassifier, with the settings config.yml gives them) trained in process on a few
+examples, for tests of the classifier."""
 from __future__ import annotations
 
 from typing import Dict, List, Sequence
@@ -12,11 +12,11 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.rasa_ext.nlu import pipeline
 from bot.rasa_ext.nlu.featurizers import BatchCountVectorsFeaturizer
 from bot.rasa_ext.nlu.svm_classifier import TfidfSVMClassifier
 from bot.rasa_ext.nlu.tokenizers import WhitespaceTokenizer
 
-NGRAMS = (("word", 1, 2), ("char_wb", 2, 5))  # as config.yml has them
 
 
 class TrainedPipeline:
@@ -45,17 +45,15 @@ def train(storage_dir, examples: Sequence[Message], name: str = "svm") -> Traine
     storage = LocalModelStorage(storage_dir)
     context = ExecutionContext(GraphSchema({}), name)
     data = TrainingData(list(examples))
-    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    tokenizer = WhitespaceTokenizer(pipeline.settings(WhitespaceTokenizer))
     tokenizer.process_training_data(data)
     featurizers = []
-    for n, (analyzer, low, high) in enumerate(NGRAMS):
-        config = {**BatchCountVectorsFeaturizer.get_default_config(), "analyzer": analyzer, "min_ngram": low,
-                  "max_ngram": high, "sequence_features": False}
+    for n, config in enumerate(pipeline.all_settings(BatchCountVectorsFeaturizer)):
         featurizer = BatchCountVectorsFeaturizer.create(config, storage, Resource(f"cv{n}"), context)
         featurizer.train(data)
         featurizer.process_training_data(data)
         featurizers.append(featurizer)
-    config = TfidfSVMClassifier.get_default_config()
+    config = pipeline.settings(TfidfSVMClassifier)
     TfidfSVMClassifier.create(config, storage, Resource(name), context).train(data)
     return TrainedPipeline(tokenizer, featurizers, TfidfSVMClassifier.load(config, storage, Resource(name), context))
 

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any, Dict
 
 import pytest
-import yaml
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 
+from bot.rasa_ext.nlu import pipeline
 from bot.rasa_ext.nlu.person_request import PersonRequestGuard
 from scripts.check_nlu_duplicates import examples, normalise
 from scripts.evaluate_heldout import nlu_examples
@@ -23,12 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def guard() -> PersonRequestGuard:
-    pipeline = yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
-    config = next(c for c in pipeline if c["name"].endswith("PersonRequestGuard"))
-    names = [c["name"] for c in pipeline]
+    names = pipeline.names()
     # After the intent classifier (whose look-alike it corrects), before the fallback.
-    assert names.index(config["name"]) == names.index("FallbackClassifier") - 1
-    return PersonRequestGuard({**PersonRequestGuard.get_default_config(), **config})
+    assert names.index("PersonRequestGuard") == names.index("FallbackClassifier") - 1
+    return PersonRequestGuard(pipeline.settings(PersonRequestGuard))
 
 
 def guarded(guard: PersonRequestGuard, text: str, intent: str, confidence: float = 0.98) -> Dict[str, Any]:
@@ -88,9 +86,7 @@ def test_what_asks_for_nobody_keeps_its_intent(guard, text, intent, confidence):
 def test_a_request_read_as_a_sure_look_alike_is_not_made_a_fallback_after_the_guard(guard):
     # Rasa's FallbackClassifier, with config.yml's thresholds, runs right after the guard:
     # the request must survive it even when the look-alike was near-certain.
-    pipeline = yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
-    fallback_config = next(c for c in pipeline if c["name"] == "FallbackClassifier")
-    fallback = FallbackClassifier({**FallbackClassifier.get_default_config(), **fallback_config})
+    fallback = FallbackClassifier(pipeline.settings(FallbackClassifier))
     message = Message({TEXT: "I'm not talking to a machine",
                        INTENT: {"name": "bot_challenge", "confidence": 0.996},
                        INTENT_RANKING_KEY: [{"name": "bot_challenge", "confidence": 0.996},

@@ -21,6 +21,7 @@ from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.rasa_ext.importers import RasaFileImporter
+from bot.rasa_ext.nlu import pipeline
 from bot.rasa_ext.nlu.featurizers import SparseFeatures
 from bot.rasa_ext.nlu.svm_classifier import CalibratedSVM, TfidfSVMClassifier
 from bot.rasa_ext.nlu.tokenizers import WhitespaceTokenizer
@@ -144,7 +145,13 @@ def test_the_tuning_scripts_fit_the_classifier_config_yml_configures(tmp_path):
     config = tmp_path / "config.yml"
     config.write_text("pipeline:\n  - name: WhitespaceTokenizer\n"
                       "  - name: bot.rasa_ext.nlu.svm_classifier.TfidfSVMClassifier\n    calibration_folds: 4\n")
-    settings = TfidfSVMClassifier.configured(config)
+    settings = pipeline.settings(TfidfSVMClassifier, config)
     assert settings["calibration_folds"] == 4
     assert settings["C"] == TfidfSVMClassifier.get_default_config()["C"]  # unset: the default
     assert "name" not in settings
+    # A component the pipeline has twice (the two count featurizers) is read entry by entry.
+    config.write_text("pipeline:\n  - name: bot.rasa_ext.nlu.svm_classifier.TfidfSVMClassifier\n    C: 2\n"
+                      "  - name: TfidfSVMClassifier\n    C: 3\n")
+    assert [s["C"] for s in pipeline.all_settings(TfidfSVMClassifier, config)] == [2, 3]
+    with pytest.raises(ValueError, match="2 times"):
+        pipeline.settings(TfidfSVMClassifier, config)

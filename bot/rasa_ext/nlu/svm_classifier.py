@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Text
 
 import numpy as np
-import yaml
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -195,14 +193,6 @@ class TfidfSVMClassifier(SafeLogisticRegressionClassifier):
             "category_prefix": "complain_",
             "calibration_folds": 3,
         }
-
-    @classmethod
-    def configured(cls, config_file: Path) -> Dict[Text, Any]:
-        """This component's settings as `config_file`'s pipeline sets them over the defaults:
-        what the tuning scripts fit, so they measure the product's classifier, not a twin."""
-        pipeline = yaml.safe_load(config_file.read_text()).get("pipeline") or []
-        entry = next((c for c in pipeline if str(c.get("name", "")).endswith(cls.__name__)), {})
-        return {**cls.get_default_config(), **{k: v for k, v in entry.items() if k != "name"}}
 
     def __init__(self, config, name, model_storage, resource) -> None:
         self.weights: Optional[TfidfWeights] = None
