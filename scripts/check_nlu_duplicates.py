@@ -2,6 +2,9 @@
 dropping punctuation), which teaches the classifier two answers for one message.
 
     .venv/bin/python scripts/check_nlu_duplicates.py   # exit 1 when any are found
+
+It is also the one reader of NLU files (data/nlu, the held-out sets, the probes) and the one
+normaliser that compares their sentences, for the scripts and tests.
 """
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import re
 import sys
 from collections import defaultdict
 from pathlib import Path
-from typing import Dict, Iterator, Set, Tuple
+from typing import Dict, Iterator, List, Set, Tuple
 
 import yaml
 
@@ -17,28 +20,34 @@ ROOT = Path(__file__).resolve().parent.parent
 NLU = ROOT / "data" / "nlu"
 
 
+def intent_blocks(path: Path) -> Iterator[Tuple[dict, List[str]]]:
+    """Each intent block of an NLU file, with its examples' texts."""
+    for block in (yaml.safe_load(path.read_text()) or {}).get("nlu") or []:
+        if "intent" in block:
+            lines = (line.strip() for line in (block.get("examples") or "").splitlines())
+            yield block, [line[2:] for line in lines if line.startswith("- ")]
+
+
+def nlu_examples(path: Path) -> Iterator[Tuple[str, str]]:
+    """(text, intent) of every intent example of one NLU file."""
+    for block, texts in intent_blocks(path):
+        for text in texts:
+            yield text, block["intent"]
+
+
 def examples(folder: Path = NLU) -> Iterator[Tuple[str, str, str]]:
     """(intent, text, file name) of every intent example under folder."""
     for path in sorted(folder.glob("*.yml")):
-        for block in yaml.safe_load(path.read_text()).get("nlu", []):
-            if "intent" not in block:
-                continue
-            for line in block["examples"].splitlines():
-                line = line.strip()
-                if line.startswith("- "):
-                    yield block["intent"], line[2:], path.name
+        for text, intent in nlu_examples(path):
+            yield intent, text, path.name
 
 
 def vague_examples(folder: Path = NLU) -> Set[Tuple[str, str]]:
     """(text, intent) of the examples in blocks marked `metadata: {vague: true}`: openings that
     name no category (bot/rasa_ext/nlu/svm_classifier.py)."""
-    found = set()
-    for path in sorted(folder.glob("*.yml")):
-        for block in yaml.safe_load(path.read_text()).get("nlu", []):
-            if "intent" in block and (block.get("metadata") or {}).get("vague"):
-                found |= {(line.strip()[2:], block["intent"]) for line in block["examples"].splitlines()
-                          if line.strip().startswith("- ")}
-    return found
+    return {(text, block["intent"]) for path in sorted(folder.glob("*.yml"))
+            for block, texts in intent_blocks(path) if (block.get("metadata") or {}).get("vague")
+            for text in texts}
 
 
 def normalise(text: str) -> str:

@@ -23,26 +23,16 @@ import time
 from collections import Counter, defaultdict
 from datetime import date
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from scripts.check_nlu_duplicates import nlu_examples  # noqa: E402
 HELDOUT = ROOT / "tests" / "data" / "heldout"
 FLOORS_FILE = "floors.json"
 FACT_KINDS = ("order_id", "purchase_date", "amount")
-
-
-def nlu_examples(path: Path) -> Iterator[Tuple[str, str]]:
-    data = yaml.safe_load(path.read_text())
-    for block in data["nlu"]:
-        if "intent" not in block:
-            continue
-        for line in block["examples"].splitlines():
-            line = line.strip()
-            if line.startswith("- "):
-                yield line[2:], block["intent"]
 
 
 def decide(parsed: Dict[str, Any], text: str, catalog) -> Tuple[Optional[str], List[str]]:

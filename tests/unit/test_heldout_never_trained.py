@@ -3,31 +3,21 @@ on): a sentence copied into data/nlu would make `make eval` measure memory. The 
 the folder and the count only, so a held-out sentence never reaches a tuner's terminal."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Iterator, Set
+from typing import Set
 
 import pytest
 import yaml
+
+from scripts.check_nlu_duplicates import examples, nlu_examples, normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 HELDOUT_FOLDERS = sorted(p for p in (ROOT / "tests" / "data").glob("heldout*") if p.is_dir())
 
 
-def normalised(text: str) -> str:
-    return re.sub(r"\W+", " ", text.lower()).strip()
-
-
-def nlu_texts(path: Path) -> Iterator[str]:
-    for block in (yaml.safe_load(path.read_text()) or {}).get("nlu") or []:
-        for line in (block.get("examples") or "").splitlines():
-            if line.strip().startswith("- "):
-                yield normalised(line.strip()[2:])
-
-
 @pytest.fixture(scope="module")
 def trained() -> Set[str]:
-    return {t for path in (ROOT / "data" / "nlu").glob("*.yml") for t in nlu_texts(path)}
+    return {normalise(text) for _, text, _ in examples()}
 
 
 def test_there_are_held_out_folders():
@@ -36,11 +26,11 @@ def test_there_are_held_out_folders():
 
 @pytest.mark.parametrize("folder", HELDOUT_FOLDERS, ids=lambda p: p.name)
 def test_no_held_out_sentence_is_trained_on(folder, trained):
-    held = {t for name in ("complaints.yml", "conversation.yml") if (folder / name).exists()
-            for t in nlu_texts(folder / name)}
+    held = {normalise(text) for name in ("complaints.yml", "conversation.yml") if (folder / name).exists()
+            for text, _ in nlu_examples(folder / name)}
     facts = folder / "facts.yml"
     if facts.exists():
-        held |= {normalised(case["text"]) for case in yaml.safe_load(facts.read_text())}
+        held |= {normalise(case["text"]) for case in yaml.safe_load(facts.read_text())}
     # Short messages are bound to be written twice by chance ("put me through to someone",
     # and the issue's own examples, which both the sets and the training data quote); a
     # sentence of ten words or more is not.

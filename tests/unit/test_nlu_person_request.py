@@ -15,8 +15,7 @@ from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 
 from bot.rasa_ext.nlu import pipeline
 from bot.rasa_ext.nlu.person_request import PersonRequestGuard
-from scripts.check_nlu_duplicates import examples, normalise
-from scripts.evaluate_heldout import nlu_examples
+from scripts.check_nlu_duplicates import examples, nlu_examples, normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 
