@@ -188,11 +188,14 @@ _HOUR_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "
                "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "noon": 12, "midday": 12}
 
 
-def match_window(text: str, offered: Sequence[Dict[str, Any]], now: datetime) -> Optional[int]:
+def match_window(text: str, offered: Sequence[Dict[str, Any]], now: datetime,
+                 named_day_only: bool = False) -> Optional[int]:
     """The offered callback window a typed answer names: 'tomorrow morning', 'the 11 o'clock
     one', 'monday at 2pm', 'friday afternoon'. Windows are dicts with ISO 'start'/'end' in
     the business's timezone; `now` is in that timezone too. None unless exactly one fits
-    (then the earliest one that fits is taken only if the answer named a day)."""
+    (then the earliest one that fits is taken only if the answer named a day); with
+    `named_day_only`, None unless the answer named a day ("3pm" among two weeks of windows
+    names none)."""
     plain = _normalise(text)
     today = now.date()
     day: Optional[date] = None
@@ -233,7 +236,7 @@ def match_window(text: str, offered: Sequence[Dict[str, Any]], now: datetime) ->
         if part is not None and not (part[0] <= start.hour < part[1]):
             continue
         fits.append(index)
-    if day is None and hour is None and part is None:
+    if (day is None and hour is None and part is None) or (named_day_only and day is None):
         return None
     if len(fits) == 1:
         return fits[0]

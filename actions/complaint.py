@@ -378,10 +378,17 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
         text = text_of(tracker).strip()
         by_button = next(tracker.get_latest_entity_values("window"), None)
         index = next((i for i, w in enumerate(offered) if w["start"] == by_button), None)
+        now = context.now().astimezone(context.catalog().tz)
         if index is None and not text.startswith("/"):
             index = ordinal_pick(text, len(offered))
             if index is None:
-                index = match_window(text, offered, context.now().astimezone(context.catalog().tz))
+                index = match_window(text, offered, now)
+            if index is None:
+                # "Thursday afternoon" when only Wednesday and Friday were buttons: any window
+                # bookable in business hours is as good, if the answer names its day.
+                offered = [{"start": w["start"].isoformat(), "end": w["end"].isoformat()}
+                           for w in context.catalog().bookable_windows(context.now())]
+                index = match_window(text, offered, now, named_day_only=True)
         if index is None:
             dispatcher.utter_message(response="utter_invalid_window")
             return {"callback_window": None}

@@ -228,25 +228,38 @@ class Catalog:
                 return max(hours[0], local)
         return None
 
-    def callback_windows(self, now: datetime, count: Optional[int] = None) -> List[Dict[str, datetime]]:
-        """The next bookable windows, all inside business hours, starting tomorrow at the
-        earliest so a specialist has the ticket before calling."""
-        cfg = self.data.get("second_explanation", {})
-        count = count or cfg.get("windows_offered", 4)
-        length = timedelta(hours=cfg.get("window_hours", 2))
+    def bookable_windows(self, now: datetime) -> List[Dict[str, datetime]]:
+        """Every window a callback can be booked in, day by day over the next two weeks, all
+        inside business hours, starting tomorrow at the earliest so a specialist has the
+        ticket before calling."""
+        length = timedelta(hours=self.second_explanation.get("window_hours", 2))
         local = now.astimezone(self.tz)
         windows: List[Dict[str, datetime]] = []
         for offset in range(1, 15):
             hours = self.opening(local.date() + timedelta(days=offset))
-            if not hours:
-                continue
-            start = hours[0]
-            while start + length <= hours[1] and len(windows) < count:
+            start = hours[0] if hours else None
+            while hours and start + length <= hours[1]:
                 windows.append({"start": start, "end": start + length})
                 start += length
-            if len(windows) >= count:
-                break
         return windows
+
+    def callback_windows(self, now: datetime) -> List[Dict[str, datetime]]:
+        """The windows offered as buttons: `windows_offered` of the bookable ones, at most
+        `windows_per_day` on one day, spread over it (the first and the last of the day for
+        two), so that a customer who can't take a call tomorrow still has a choice."""
+        count = self.second_explanation.get("windows_offered", 4)
+        per_day = self.second_explanation.get("windows_per_day") or count
+        by_day: Dict[date, List[Dict[str, datetime]]] = {}
+        for window in self.bookable_windows(now):
+            by_day.setdefault(window["start"].date(), []).append(window)
+        offered: List[Dict[str, datetime]] = []
+        for windows in by_day.values():
+            k = min(per_day, len(windows))
+            picks = sorted({round(i * (len(windows) - 1) / (k - 1)) for i in range(k)}) if k > 1 else [0]
+            offered.extend(windows[i] for i in picks)
+            if len(offered) >= count:
+                break
+        return offered[:count]
 
     # ---- second explanation --------------------------------------------------
     @property

@@ -81,6 +81,10 @@ def test_callback_windows_are_inside_business_hours():
         opening = catalog.opening(window["start"].date())
         assert opening and opening[0] <= window["start"] and window["end"] <= opening[1]
     assert windows[0]["start"].date() == date(2026, 11, 23)  # Sunday is closed
+    # No more than windows_per_day on a day: the offer reaches past the first open day.
+    days = [w["start"].date() for w in windows]
+    assert max(days.count(d) for d in days) <= catalog.second_explanation["windows_per_day"] < len(windows)
+    assert all(w in catalog.bookable_windows(saturday_evening) for w in windows)
 
 
 def test_opening_hours():

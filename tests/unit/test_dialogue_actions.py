@@ -19,7 +19,7 @@ from actions.complaint import ActionStartComplaint, ValidateComplaintForm, callb
 from actions.fallback import ActionHandleFallback
 from actions.handoff import ActionFinishHandOff, ActionHandOff, ValidateContactForm
 from actions.form_state import policy_variant
-from actions.questions import ActionAskCategoryChoice, ActionAskFactsConfirmed, ActionAskFactToCorrect
+from actions.questions import ActionAskCallbackWindow, ActionAskCategoryChoice, ActionAskFactsConfirmed, ActionAskFactToCorrect
 from actions.retried_turn import FAULT_MARKER
 from bot import clock
 from bot.rasa_ext.channels import rest
@@ -725,3 +725,30 @@ async def test_the_days_of_what_happened_go_on_the_ticket_beside_the_purchase_da
     ticket = await store.get(start["ticket_id"])
     assert ticket["facts"]["purchase_date"] == "2026-11-02"
     assert ticket["dates_mentioned"] == [{"date": "2026-11-12", "what": "arrived"}, {"date": "2026-11-20", "what": "rang"}]
+
+
+async def test_the_callback_times_offered_span_two_days_and_any_bookable_day_named_is_taken(store, dispatcher, domain, fixed_clock):
+    # Tuesday 1 December, 10:30: the buttons are a morning and an afternoon on each of
+    # Wednesday and Thursday, not four slots of Wednesday alone.
+    events = await ActionAskCallbackWindow().run(dispatcher, make_tracker(), domain)
+    offered = slot_events(events)["callback_windows_offered"]
+    starts = [datetime.fromisoformat(w["start"]) for w in offered]
+    assert [(s.day, s.hour) for s in starts] == [(2, 9), (2, 15), (3, 9), (3, 15)]
+    assert len(dispatcher.messages[0]["buttons"]) == 4
+
+    def answer(text):
+        return make_tracker(text, "inform", {"callback_windows_offered": offered}, requested_slot="callback_window")
+
+    # Friday was no button, but the centre calls on Fridays: the answer books it.
+    friday = await ValidateComplaintForm().validate_callback_window(None, dispatcher, answer("friday afternoon is better for me"), domain)
+    start = datetime.fromisoformat(friday["callback_window"]["start"])
+    assert (start.day, start.month) == (4, 12) and 12 <= start.hour < 17
+    # A button's time typed still picks that button.
+    typed = await ValidateComplaintForm().validate_callback_window(None, dispatcher, answer("thursday morning"), domain)
+    assert typed["callback_window"]["start"] == offered[2]["start"]
+    # Sunday (closed) and a time on no named day are asked again, never guessed.
+    dispatcher.messages.clear()
+    for text in ("sunday please", "3pm"):
+        result = await ValidateComplaintForm().validate_callback_window(None, dispatcher, answer(text), domain)
+        assert result["callback_window"] is None
+    assert responses(dispatcher) == ["utter_invalid_window", "utter_invalid_window"]

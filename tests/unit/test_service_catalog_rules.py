@@ -72,7 +72,7 @@ async def test_no_answer_through_done_is_counted_and_moved_exactly_as_through_at
             headers=AUTH), 200)
     assert comparable(first["done"]) == comparable(first["attempt"])
     callback = first["done"]["callback"]
-    expected = next(w for w in load_catalog(catalog_path).callback_windows(utcnow(), count=12) if w["start"] > utcnow())
+    expected = next(w for w in load_catalog(catalog_path).bookable_windows(utcnow()) if w["start"] > utcnow())
     assert callback["attempts"] == 1 and not callback.get("closed"), "the call counts, and the callback stays open"
     assert callback["window"] == {"start": iso(expected["start"]), "end": iso(expected["end"])}, "moved to the next window"
     assert "moved to" in first["done"]["history"][-1]["note"]

@@ -45,11 +45,11 @@ def pending_callback(ticket: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def next_window(catalog: Optional[Catalog], now: datetime, current: Any) -> Optional[Dict[str, str]]:
-    """The first bookable window (catalog.callback_windows) after both now and the current one."""
+    """The first bookable window (catalog.bookable_windows) after both now and the current one."""
     if catalog is None:
         return None
     after = max(now.timestamp(), to_ts((current or {}).get("start") if isinstance(current, dict) else None) or 0)
-    for window in catalog.callback_windows(now, count=12):
+    for window in catalog.bookable_windows(now):
         if window["start"].timestamp() > after:
             return {"start": iso(window["start"]), "end": iso(window["end"])}
     return None
