@@ -147,11 +147,10 @@ def _second_explanation(data: Mapping[str, Any]) -> None:
     second = data.get("second_explanation") or {}
     if not _whole(second.get("max_attempts", 2), 1, 5):
         raise CatalogError("second_explanation.max_attempts must be a whole number from 1 to 5")
-    for key in ("windows_offered", "windows_per_day"):
-        if not _whole(second.get(key, 2), 1, 12):
-            raise CatalogError(f"second_explanation.{key} must be a whole number from 1 to 12")
-    if not _whole(second.get("window_hours", 2), 1, 8):
-        raise CatalogError("second_explanation.window_hours must be a whole number from 1 to 8")
+    # Unset, each has its default in bot/catalog.py (4, all of them, 2).
+    for key, high in (("windows_offered", 12), ("windows_per_day", 12), ("window_hours", 8)):
+        if key in second and not _whole(second[key], 1, high):
+            raise CatalogError(f"second_explanation.{key} must be a whole number from 1 to {high}")
     _known("second_explanation.strong_emotions", second.get("strong_emotions") or [], EMOTIONS, "emotion")
 
 

@@ -2,7 +2,7 @@
 
 - tests/data/heldout/, heldout_dec/, heldout_third/ ... heldout_eighth/:
   each written blind by a helper who never saw the training data, in customers' voices, before the
-  round of tuning it judged (make eval runs all seven): complaint categories, facts, conversation messages.
+  round of tuning it judged (make eval runs them all): complaint categories, facts, conversation messages.
 - tests/data/nlu_heldout.yml, tests/data/facts_heldout.yml: the older sets, written in the training
   data's voice and used to tune the parser; printed for comparison only.
 

@@ -18,7 +18,6 @@ from bot.rasa_ext.nlu.svm_classifier import TfidfSVMClassifier
 from bot.rasa_ext.nlu.tokenizers import WhitespaceTokenizer
 
 
-
 class TrainedPipeline:
     def __init__(self, tokenizer: WhitespaceTokenizer, featurizers: List[BatchCountVectorsFeaturizer],
                  classifier: TfidfSVMClassifier) -> None:

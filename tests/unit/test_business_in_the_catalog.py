@@ -176,3 +176,11 @@ def test_a_label_the_assistant_never_uses_is_reported(change, message):
     with pytest.raises(CatalogError, match=message):
         Catalog(edited(change))
 
+
+
+@pytest.mark.parametrize("key,value", [("windows_per_day", 0), ("windows_offered", 20), ("window_hours", 1.5)])
+def test_callback_window_settings_that_would_offer_no_time_are_reported(key, value):
+    # 0 windows a day would offer the customer no time at all; windows are whole hours, and
+    # at most 12 buttons are offered.
+    with pytest.raises(CatalogError, match=key):
+        Catalog(edited(lambda d: d["second_explanation"].update({key: value})))

@@ -18,16 +18,21 @@ def pipeline(config_file: Path = CONFIG_FILE) -> List[Dict[Text, Any]]:
     return yaml.safe_load(Path(config_file).read_text()).get("pipeline") or []
 
 
+def _class_name(entry: Dict[Text, Any]) -> str:
+    """An entry's component class name, without its module ("bot.rasa_ext.nlu.x.Guard" -> "Guard")."""
+    return str(entry.get("name", "")).rsplit(".", 1)[-1]
+
+
 def names(config_file: Path = CONFIG_FILE) -> List[str]:
     """Each component's class name (without its module), in the pipeline's order."""
-    return [str(entry.get("name", "")).rsplit(".", 1)[-1] for entry in pipeline(config_file)]
+    return [_class_name(entry) for entry in pipeline(config_file)]
 
 
 def all_settings(component: type, config_file: Path = CONFIG_FILE) -> List[Dict[Text, Any]]:
     """The settings of each entry of `component` (a featurizer may be there twice)."""
     return [{**component.get_default_config(), **{k: v for k, v in entry.items() if k != "name"}}
             for entry in pipeline(config_file)
-            if str(entry.get("name", "")).rsplit(".", 1)[-1] == component.__name__]
+            if _class_name(entry) == component.__name__]
 
 
 def settings(component: type, config_file: Path = CONFIG_FILE) -> Dict[Text, Any]:
