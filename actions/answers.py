@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Set
 
 YES = "yes"
 NO = "no"
@@ -143,6 +143,26 @@ def asks_back(text: str) -> bool:
     return bool(_WH_START.match(_normalise(text)))
 
 
+def content_words(text: str) -> Set[str]:
+    """The words of an answer that can name an option (stop words out, plurals and
+    synonyms folded as in the options' own words)."""
+    return {w for w in _words(text) if w not in _STOP}
+
+
+def option_named_by(said: Set[str], options: Sequence[Dict[str, str]]) -> Optional[str]:
+    """The id of the one option whose label, spoken form or id shares the most of these
+    words with them; None when none shares any, or two share as many."""
+    if not said or not options:
+        return None
+    scores = []
+    for option in options:
+        own = content_words(" ".join([option.get("label", ""), option.get("speakable", ""), option["id"].replace("_", " ")]))
+        scores.append((len(said & own), option["id"]))
+    scores.sort(reverse=True)
+    best, runner_up = scores[0], scores[1] if len(scores) > 1 else (0, None)
+    return best[1] if best[0] and best[0] > runner_up[0] else None
+
+
 def match_option(text: str, options: Sequence[Dict[str, str]]) -> Optional[str]:
     """The id of the option a typed answer names: by position, by the option's exact label or
     id, or by the words only that option's label and spoken form share with the answer
@@ -161,17 +181,12 @@ def match_option(text: str, options: Sequence[Dict[str, str]]) -> Optional[str]:
         # cancel?": the words name an option without choosing it, so nothing is recorded for
         # the customer and the question is put again.
         return None
-    said = {w for w in _words(text) if w not in _STOP}
+    said = content_words(text)
     if not said:
         return None
-    scores = []
-    for option in options:
-        own = {w for w in _words(" ".join([option.get("label", ""), option.get("speakable", ""), option["id"].replace("_", " ")])) if w not in _STOP}
-        scores.append((len(said & own), option["id"]))
-    scores.sort(reverse=True)
-    best, runner_up = scores[0], scores[1] if len(scores) > 1 else (0, None)
-    if best[0] and best[0] > runner_up[0]:
-        return best[1]
+    by_words = option_named_by(said, options)
+    if by_words:
+        return by_words
     # "10 pound voucher": numbers count where the words alone tie.
     numbers = set(re.findall(r"\d+", plain))
     if numbers:

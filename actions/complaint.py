@@ -287,6 +287,10 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
             return None  # nothing classified it, or it answers "I don't have it"
         if len(words_of(text)) < 4:
             return None  # "refund please" answers the question; a new complaint says more
+        if ordinal_pick(text, 9) is not None:
+            # "the second one please" picks from a choice, it never starts a complaint (found in
+            # the role-play: at the explanation it was re-classified and the category asked).
+            return None
         if intent_of(tracker) == FACTS_INTENT and not complaint_outweighs_intent(tracker.latest_message or {}):
             # An answer that missed ("sometime last year I think"): the facts' intent outweighs
             # all complaint intents together, so it is asked again, not taken for a new complaint.

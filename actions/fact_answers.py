@@ -8,18 +8,21 @@ a new complaint given instead of an answer re-classifies.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import context
-from actions.answers import NO, YES, day_of_month_correction, ordinal_pick, says_unavailable, with_day, yes_or_no
+from actions.answers import (
+    NO, YES, content_words, day_of_month_correction, option_named_by, ordinal_pick, says_unavailable, with_day, yes_or_no,
+)
 from actions.form_state import (
     AFFIRM, DENY, FACT_SLOTS, TOPIC, correctable_details, facts_not_yet_given, intent_of, text_of, words_of,
 )
 from actions.parsing import clean_free_text, extract_facts, parse_date, parse_order_id, parse_product, read_amounts
+from actions.understanding import category_ranking, understanding_settings
 from bot.tickets.model import FACT_UNAVAILABLE
 
 # A question is asked at most this often; then the flow goes on without the answer
@@ -29,6 +32,13 @@ MAX_ASKS = 2
 
 # A reply to the read-back that begins by disputing it: "no - ...", "not quite, ...", "wrong, ...".
 _DISPUTE = re.compile(r"(?i)^\W*(?:no|nope|nah|not (?:quite|really|right|correct)|wrong|that'?s (?:wrong|not right)|incorrect)\b")
+
+
+# Words of a dispute that say only *that* the topic is wrong, not what it is instead (folded
+# as an answer's words are: "that's" and "that'" alike).
+_DISPUTE_WORDS = content_words(
+    "no nope nah not wrong incorrect correct right is was isn't wasn't what that's thats what's whats this "
+    "different else something actually really quite totally completely all at sorry mate about")
 
 
 _NOTHING_WRONG = re.compile(r"(?i)\b(?:nothing(?:'?s| is)? wrong|nothing to (?:correct|change)|(?:it'?s |its |they'?re |that'?s )?all "
@@ -192,11 +202,32 @@ class FactAnswers:
         return named
 
     @staticmethod
+    def _topic_options(tracker: Tracker) -> List[str]:
+        """The categories to offer when the read-back's topic is disputed, never the one read
+        back. "No, it's about the charge": the category whose label or name the words give
+        first, then those the classifier ranks this message under; a bare "no, that's not
+        what it's about" says nothing of the right one, so every other category is offered
+        (found in the role-play: a correction that named the charge got all nine buttons)."""
+        cat = context.catalog()
+        text = text_of(tracker)
+        current = tracker.get_slot("category")
+        others = [code for code in cat.categories if code not in (current, "other")]
+        said = content_words(text) - _DISPUTE_WORDS - content_words(" ".join(cat.topic["named_by"]))
+        if text.startswith("/") or not said:
+            return others
+        labels = [{"id": code, "label": cat.categories[code]["in_plain_words"]} for code in others]
+        by_words = option_named_by(said, labels)
+        ranked = [r["name"] for r in category_ranking(tracker.latest_message or {}) if r["name"] in others]
+        options = ([by_words] if by_words else []) + [code for code in ranked if code != by_words]
+        return options[: understanding_settings(cat)["max_options"]] or others
+
+    @staticmethod
     def _to_correct(named: str, tracker: Tracker) -> Dict[Text, Any]:
         """Slots that put the named detail up for correction (the category is asked again)."""
         if named == TOPIC:
             return {"fact_to_correct": TOPIC, "facts_disputed": False, "facts_confirmed": None,
-                    "category": None, "sub_reason": None, "category_options": None, "category_choice": None}
+                    "category": None, "sub_reason": None, "category_options": FactAnswers._topic_options(tracker),
+                    "category_choice": None}
         asked = dict(tracker.get_slot("times_asked") or {})
         asked.pop(named, None)
         return {"fact_to_correct": named, named: None, "facts_disputed": False, "facts_confirmed": None, "times_asked": asked}

@@ -119,6 +119,12 @@ class ActionAskFactToCorrect(Action):
         return []
 
 
+def _sentence_case(words: str) -> str:
+    """A label as a button title: the first letter up, the rest as written ("... after I
+    bought"; str.capitalize() lowered the "I")."""
+    return words[:1].upper() + words[1:]
+
+
 class ActionAskCategoryChoice(Action):
     """When the assistant isn't sure what the complaint is about, it asks rather than state
     the policy of a category it guessed (docs/design.md#honesty): the likeliest 2-3, in the
@@ -136,8 +142,8 @@ class ActionAskCategoryChoice(Action):
         phone = tracker.get_latest_input_channel() == "twilio_ivr"
         words = "in_few_words" if phone else "in_plain_words"
         options = options[:2] if phone else options
-        buttons = [{"title": cat.categories[code][words].capitalize(), "payload": f'/inform{{"category": "{code}"}}'} for code in options]
-        buttons.append({"title": cat.categories["other"][words].capitalize(), "payload": '/inform{"category": "other"}'})
+        buttons = [{"title": _sentence_case(cat.categories[code][words]), "payload": f'/inform{{"category": "{code}"}}'} for code in options]
+        buttons.append({"title": _sentence_case(cat.categories["other"][words]), "payload": '/inform{"category": "other"}'})
         dispatcher.utter_message(response="utter_ask_category_choice", buttons=buttons)
         return []
 

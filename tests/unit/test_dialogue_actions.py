@@ -101,6 +101,39 @@ async def test_a_disputed_read_back_in_a_sentence_asks_again_for_what_it_names(s
     assert result["fact_to_correct"] == detail and result["facts_confirmed"] is None
 
 
+@pytest.mark.parametrize("text, first", [
+    ("no its about the charge actually", "billing"),          # names the charge: its category first
+    ("wrong category, it's an invoice problem", "invoice"),
+])
+async def test_a_disputed_topic_offers_the_category_it_names_first_never_the_one_read_back(store, dispatcher, domain, text, first):
+    """Found in the role-play: a correction that said what it was about got all nine buttons."""
+    slots = {"category": "refund_return", "sub_reason": "refund_delay", "order_id": "ORD-7781234", "customer_demand": "my refund"}
+    tracker = make_tracker(text, "inform", slots, requested_slot="facts_confirmed", parse=unsure("refund_return", "delivery", "price"))
+    result = await ValidateComplaintForm().validate_facts_confirmed(None, dispatcher, tracker, domain)
+    assert result["fact_to_correct"] == "category" and result["category"] is None
+    options = result["category_options"]
+    assert options[0] == first and "refund_return" not in options and len(options) <= 3
+    await ActionAskCategoryChoice().run(dispatcher, make_tracker("", None, {"category_options": options}), domain)
+    titles = [b["title"] for b in dispatcher.messages[-1]["buttons"]]
+    assert len(titles) == len(options) + 1 and titles[-1] == "Something else"
+
+
+async def test_the_topic_button_offers_every_other_category(store, dispatcher, domain):
+    """The "What it's about" button says nothing of the right category: all the others."""
+    slots = {"category": "delivery", "sub_reason": "late", "order_id": "ORD-4400918", "facts_disputed": True}
+    tracker = make_tracker('/inform{"fact": "category"}', "inform", slots, requested_slot="fact_to_correct",
+                           entities=[{"entity": "fact", "value": "category"}])
+    result = await ValidateComplaintForm().validate_fact_to_correct(None, dispatcher, tracker, domain)
+    options = result["category_options"]
+    assert result["fact_to_correct"] == "category" and "delivery" not in options and "other" not in options
+    assert {"billing", "invoice", "staff_conduct"} <= set(options)
+
+
+async def test_a_category_button_keeps_the_customers_capital_i(store, dispatcher, domain):
+    await ActionAskCategoryChoice().run(dispatcher, make_tracker("", None, {"category_options": ["price"]}), domain)
+    assert dispatcher.messages[0]["buttons"][0]["title"] == "A price, or a price that dropped after I bought"
+
+
 async def test_a_disputed_read_back_naming_nothing_asks_which_detail(store, dispatcher, domain):
     tracker = make_tracker("nope, that's not what I told you at all", "inform", {"category": "delivery", "order_id": "ORD-4400918"},
                            requested_slot="facts_confirmed")
@@ -131,6 +164,16 @@ async def test_a_no_that_restates_the_problem_is_a_rejection_not_a_new_category(
     tracker = make_tracker(text, intent, slots, requested_slot="explanation_response", parse=sure(other))
     result = await ValidateComplaintForm().validate_explanation_response(None, dispatcher, tracker, domain)
     assert result == {"explanation_response": "rejected"}
+
+
+async def test_an_ordinal_at_the_explanation_is_never_a_new_complaint(store, dispatcher, domain):
+    """Found in the role-play: "the second one please" was re-classified and the category asked."""
+    slots = {"category": "repair_warranty", "sub_reason": "warranty_claim", "facts_confirmed": True, "order_id": "ORD-4400918",
+             "customer_demand": "repair my laptop"}
+    tracker = make_tracker("the second one please", "nlu_fallback", slots, requested_slot="explanation_response",
+                           parse=sure("product_quality"))
+    result = await ValidateComplaintForm().validate_explanation_response(None, dispatcher, tracker, domain)
+    assert result == {"explanation_response": None} and responses(dispatcher) == ["utter_please_choose"]
 
 
 async def test_a_new_complaint_mid_flow_reclassifies(store, dispatcher, domain):
