@@ -30,12 +30,14 @@ _SLANG = {"tenner": (10, "GBP"), "fiver": (5, "GBP"), "grand": (1000, None)}
 # Words after a number that make it a count, a size or a share, not money.
 _UNIT = (r"\s*(?:%|percent\b|per\s*cent\b|x\b|times\b|days?\b|weeks?\b|months?\b|years?\b|yrs?\b|hours?\b|hrs?\b|mins?\b"
          r"|minutes?\b|seconds?\b|items?\b|units?\b|pieces?\b|parcels?\b|packages?\b|boxes?\b|lots?\b|pairs?\b|inch(?:es)?\b"
-         r"|in\b|\"|cm\b|mm\b|m\b|kg\b|g\b|gb\b|tb\b|mb\b|w\b|watts?\b|v\b|volts?\b|l\b|litres?\b|ml\b|stars?\b|calls?\b"
+         r"|in\b(?!\s+(?:the|your|a|an|my|our|their|this|that|store|shop|sale|sales|cash|total|full|person|branch)\b)|\"|cm\b|mm\b|m\b|kg\b|g\b|gb\b|tb\b|mb\b|w\b|watts?\b|v\b|volts?\b|l\b|litres?\b|ml\b|stars?\b|calls?\b"
          r"|e-?mails?\b|orders?\b|people\b|of\s+(?:them|these|those|the|my|your)\b|\w+s\b)")
 # Words before a bare number that make it money. "for" is weaker: "for 2 kettles" is a
 # count, so after it the number must end the phrase.
 _STRONG = (r"(?:costs?|costing|cost\s+me|paid|pay|payments?|price[ds]?|priced|charged|charge|charges|refund(?:ed)?|total(?:led)?"
-           r"|spent|spend|worth|valued?|deposit|fee|bill(?:ed)?|lots\s+of|amount|sum|balance|owed?|debited|taken|took|withdrawn|withdrew)")
+           r"|spent|spend|worth|valued?|deposit|fee|bill(?:ed)?|lots\s+of|amount|sum|balance|owed?|debited|taken|took|withdrawn|withdrew"
+           # money spent, as it is said ("dropped 1.2k on a sofa", "forked out 300")
+           r"|dropped|blew|splashed\s+out|forked\s+out|shelled\s+out|set\s+me\s+back)")
 _FILLER = r"(?:\s+(?:me|us|him|her|them|it|only|just|about|around|roughly|approx(?:imately)?|nearly|almost|over|was|is|of|a|an|the|full|back|at|to|for|me\s+for|total|nearly))*"
 _ENDS_PHRASE = r"(?=\s*(?:$|[.,;:!?)]|\s(?:and|but|on|in|at|from|which|that|last|this|yesterday|today|with|so|then|only|if|when|because|a|an|ago|each|back|please|thanks|now|total|in\s+total)\b))"
 
@@ -52,8 +54,10 @@ def _patterns(decimal: str, group: str):
     comma_num = num.replace(rf"|\d+(?:{d}", rf"|\d+{g}\d{{2}}(?![\d{g}])|\d+(?:{d}", 1)
     # Next to a currency sign or word, "£1 200" and "1 200 pounds" are 1200, thousands grouped
     # with a space (read as £1, or as 200, they were wrong); "£10 100 days ago" is not.
+    # "1.299,00 EUR": thousands with dots and a decimal comma, as much of Europe writes a price
+    european = rf"\d{{1,3}}(?:{d}\d{{3}})+{g}\d{{2}}(?![\d{g}{d}])"
     spaced = rf"\d{{1,3}}(?: \d{{3}})+(?!\d)(?:{d}\d{{1,2}}|{g}\d{{2}}(?!\d))?(?![\d{g}{d}])(?=\s*(?:{words})\b|(?!{_UNIT}))"
-    money_num = comma_num.replace("(?P<num>", rf"(?P<num>{spaced}|", 1)
+    money_num = comma_num.replace("(?P<num>", rf"(?P<num>{european}|{spaced}|", 1)
     lead = r"(?<![A-Za-z\d\-/.,])"
     symbols = "|".join(re.escape(s) for s in sorted(_SYMBOLS, key=len, reverse=True))
     minor = r"(?:\s+(?:and\s+)?(?P<minor>\d{1,2})(?:\s*(?:p|pence|cents?))?(?![\d.,]))?"
@@ -70,6 +74,10 @@ def _patterns(decimal: str, group: str):
         "context": re.compile(rf"(?i)\b{_STRONG}{_FILLER}\s+{lead}(?:(?P<major>\d{{1,4}})\s(?P<cents>\d{{2}})(?!\d)|{comma_num}(?P<k>k)?)(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
         # after "for": a price-like number (pence, or 100 and more) or one that ends the phrase
         "for": re.compile(rf"(?i)\bfor{_FILLER}\s+{lead}(?:(?=\d+{d}\d{{2}}\b|[1-9]\d{{2}})|(?={plain}(?![\d{d}{g}A-Za-z]){_ENDS_PHRASE})){num}(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
+        # "it was 350 in the sale", "it was forty nine ninety nine": after "was" only a price-like
+        # number (pence, or 100 and more, never a year), and never a time of day ("it was 12 30")
+        "was": re.compile(rf"(?i)\b(?:was|were){_FILLER}\s+{lead}(?:(?P<major>\d{{1,4}})\s(?P<cents>\d{{2}})(?!\d)"
+                          rf"|(?=\d+{d}\d{{2}}\b|[1-9]\d{{2}})(?!(?:19|20)\d{{2}}\b){num})(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
         "bare": re.compile(rf"(?i){lead}(?:(?P<major>\d{{1,4}})\s(?P<cents>\d{{2}})(?!\d)|{num})(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
     }
 
@@ -80,6 +88,10 @@ def _is_year(view: str, match: re.Match) -> bool:
 
 def _value(raw: str, spec: FactSpec) -> Optional[Decimal]:
     raw = re.sub(r"(?<=\d) (?=\d{3}(?!\d))", "", raw)  # "1 200": a thousands group (see money_num)
+    d, g = re.escape(spec.decimal_symbol), re.escape(spec.group_symbol)
+    if re.fullmatch(rf"\d{{1,3}}(?:{d}\d{{3}})+{g}\d{{2}}", raw):
+        # "1.299,00" (see money_num): the other way round from the catalog's locale
+        raw = raw.replace(spec.decimal_symbol, "").replace(spec.group_symbol, spec.decimal_symbol)
     if re.fullmatch(rf"\d+{re.escape(spec.group_symbol)}\d{{2}}", raw):
         raw = raw.replace(spec.group_symbol, spec.decimal_symbol)  # a decimal comma (see money_num)
     amount = Price.fromstring(raw, decimal_separator=spec.decimal_symbol).amount
@@ -95,6 +107,8 @@ def _money(match: re.Match, kind: str, spec: FactSpec) -> Optional[Money]:
         value = Decimal(worth) * (Decimal("0.5") if groups["halfa"] else count)
         currency = said_in or spec.currency
     elif groups.get("major"):
+        if kind == "was" and int(groups["major"]) <= 24 and int(groups["cents"]) % 5 == 0:
+            return None  # "it was 12 30": a time of day as likely as a price
         value = Decimal(f"{groups['major']}.{groups['cents']}")  # "forty nine ninety nine"
     else:
         value = _value(groups["num"], spec)
@@ -141,7 +155,7 @@ def read_amounts(text: str, spec: Optional[FactSpec] = None, answering: bool = F
     patterns = _patterns(spec.decimal_symbol, spec.group_symbol)
     found: List[tuple] = []
     taken: List[tuple] = []
-    kinds = ("before", "after", "slang", "context", "for") + (("bare",) if answering else ())
+    kinds = ("before", "after", "slang", "context", "for", "was") + (("bare",) if answering else ())
     for kind in kinds:
         if kind == "bare" and found:
             break  # a lone number counts only when nothing said it was money

@@ -53,6 +53,8 @@ _DAY_ONLY = re.compile(
     r"(?P<day>[12]\d|3[01]|0?[1-9])(?(weekday)(?:st|nd|rd|th)?|(?:st|nd|rd|th))\b(?![:.]\d)(?(weekday)(?!\s+of\b))"
     r"(?!\s+(?:time|floor|call|attempt|one|item|person|day|week|month|year|am|pm|hour|min|minute)s?\b)(?=\s*(?:$|[^\s/\d]))"
 )
+# A month's name left once the full dates are read ("in August"); "may" is too often the verb.
+_BARE_MONTH = re.compile(rf"(?i)\b{_MONTH}(?![A-Za-z])")
 # Relative days dateparser counts from today. "last year" or "two months ago" name no
 # day, so they can't decide a 30-day return or a 2-year warranty and are asked again.
 _RELATIVE = re.compile(
@@ -254,7 +256,10 @@ def _found(view: str, today: date) -> List[Tuple[date, Tuple[int, int]]]:
                 out.append((day, match.span()))
         view = blank(view, [s for _, s in out])
     day_only = []
-    for match in _DAY_ONLY.finditer(view):
+    # "bought it back in August, on the 30th": a month named on its own may be the day's, so
+    # the day alone is not read as the latest 30th (a wrong purchase date); it is asked for.
+    month_named = any(m.group("month").lower() != "may" for m in _BARE_MONTH.finditer(view))
+    for match in [] if month_named else _DAY_ONLY.finditer(view):
         day = _day_of_month(int(match.group("day")), today)
         if day is not None:
             out.append((day, match.span("day")))

@@ -63,6 +63,14 @@ from actions.parsing import AMBIGUOUS, NONE, ONE, Money, parse_amount, read_amou
     ("spent a grand and a half on it", 1500.0, "GBP"),
     ("half a grand down the drain", 500.0, "GBP"),
     ("2.5 grand", 2500.0, "GBP"),
+    # after "was", a price-like number; "in the sale" is not inches; spending as it is said;
+    # European thousands dots with a decimal comma
+    ("The mattress was 350 in the sale and it sags", 350.0, "GBP"),
+    ("bought the 65 inch OLED for 899 in your sale", 899.0, "GBP"),
+    ("yeah it was forty nine ninety nine and the jug cracked", 49.99, "GBP"),
+    ("dropped 1.2k on a sofa bed", 1200.0, "GBP"),
+    ("forked out 300 for the care plan", 300.0, "GBP"),
+    ("Paid 1.299,00 EUR for the range cooker", 1299.0, "EUR"),
 ])
 def test_a_stated_amount_is_read_with_its_currency(text, amount, currency):
     reading = read_amounts(text)
@@ -89,6 +97,10 @@ def test_a_stated_amount_is_read_with_its_currency(text, amount, currency):
     "my 55 inch TV",
     "postcode LS1 4AP",
     "forty nine ninety nine",  # two numbers and nothing to say they are money
+    "it was twelve thirty when the driver came",  # a time of day, not £12.30
+    "there was 1 in the box",
+    "it was 2024 when I bought it",
+    "it was 55 in the box",  # not price-like after "was"
     "",
 ])
 def test_no_amount_where_none_is_stated(text):

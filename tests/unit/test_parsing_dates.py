@@ -113,6 +113,8 @@ def test_a_stated_date_is_read(text, expected):
     "ring me at 10.30",
     "call me on 10.30",  # a time, not the 10th of a 30th month
     "I paid 18.11 for it",  # money, not a date
+    # a day alone beside a month said on its own may be that month's: asked, never the latest 30th
+    "the engineer came on 12 Nov, but I bought it back in August, on the 30th",
     "",
 ])
 def test_no_purchase_date_where_none_is_stated(text):
