@@ -28,8 +28,10 @@ OUT = NLU / "generated_noisy.yml"
 SEED = 20261201
 # Variations per written example; chosen by cross-validation (scripts/tune_understanding.py).
 PER_EXAMPLE = 1
-# Other sessions' files and generated output are not sources.
-SKIP_FILES = {"tickets.yml", "next_steps.yml"}
+# Other sessions' files and generated output are not sources. Nor are the long stories: their
+# variations cost training time (long texts, many n-grams) for no measured gain (round 28,
+# nine held-out sets, 2,599 complaints: 2 first guesses more with them, after one the same).
+SKIP_FILES = {"tickets.yml", "next_steps.yml", "complaints_long_stories.yml"}
 
 TEXT_SPEAK = {"you": "u", "your": "ur", "you're": "ur", "youre": "ur", "please": "pls", "thanks": "thx",
               "thank you": "ty", "are": "r", "because": "cos", "to": "2", "for": "4", "tonight": "2nite",
