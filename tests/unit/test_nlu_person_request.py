@@ -161,6 +161,8 @@ def test_an_unsure_complaint_that_asks_for_a_person_is_a_request(guard):
     ("Kindly transfer me to a customer service advisor, the invoice total is wrong", "complain_invoice"),
     ("could I be put through to whoever handles returns, the courier never collected it", "complain_refund_return"),
     ("the price changed at checkout. Call me back please.", "complain_price"),
+    ("My order says delivered but nothing came. I need someone to ring me back today.", "complain_delivery"),
+    ("I'd like someone from your billing team to call me, you charged me twice", "complain_billing"),
     # Refusing the machine (the same patterns as the look-alike's, by YAML alias).
     ("my parcel is lost and I'm not typing to a robot about it", "complain_delivery"),
 ])
@@ -183,6 +185,8 @@ def test_a_sure_complaint_that_also_asks_for_a_person_now_is_a_request(guard, te
     ("no need to speak to a manager, just send the missing part", "complain_product_quality"),
     ("I never managed to speak to a person about my warranty claim", "complain_repair_warranty"),
     ("don't call me back, just email the corrected invoice", "complain_invoice"),
+    ("I needed someone to ring me back on Monday and nobody did", "complain_other"),
+    ("when I need someone to call me back nobody ever does", "complain_other"),
 ])
 def test_a_sure_complaint_that_tells_of_asking_for_a_person_keeps_its_intent(guard, text, intent):
     assert guarded(guard, text, intent, 0.97)["name"] == intent
