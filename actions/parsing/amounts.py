@@ -27,10 +27,11 @@ _WORDS = {"pound": "GBP", "pounds": "GBP", "quid": "GBP", "sterling": "GBP", "gb
 _YEAR_SAID = re.compile(r"(?i)\b(?:in|since|from|of|year|back\s+in)\s+$")
 # Money slang: its value, and its currency where the word has one ("grand" is the catalog's).
 _SLANG = {"tenner": (10, "GBP"), "fiver": (5, "GBP"), "grand": (1000, None)}
-# Words after a number that make it a count, a size or a share, not money.
+# Words after a number that make it a count, a size or a share, not money ("in" is inches,
+# but not in "350 in the sale" or "300 in total").
 _UNIT = (r"\s*(?:%|percent\b|per\s*cent\b|x\b|times\b|days?\b|weeks?\b|months?\b|years?\b|yrs?\b|hours?\b|hrs?\b|mins?\b"
          r"|minutes?\b|seconds?\b|items?\b|units?\b|pieces?\b|parcels?\b|packages?\b|boxes?\b|lots?\b|pairs?\b|inch(?:es)?\b"
-         r"|in\b(?!\s+(?:the|your|a|an|my|our|their|this|that|store|shop|sale|sales|cash|total|full|person|branch)\b)|\"|cm\b|mm\b|m\b|kg\b|g\b|gb\b|tb\b|mb\b|w\b|watts?\b|v\b|volts?\b|l\b|litres?\b|ml\b|stars?\b|calls?\b"
+         r"|in\b(?!\s+(?:(?:the|your|a|their|our)\s+)?(?:sales?|total)\b)|\"|cm\b|mm\b|m\b|kg\b|g\b|gb\b|tb\b|mb\b|w\b|watts?\b|v\b|volts?\b|l\b|litres?\b|ml\b|stars?\b|calls?\b"
          r"|e-?mails?\b|orders?\b|people\b|of\s+(?:them|these|those|the|my|your)\b|\w+s\b)")
 # Words before a bare number that make it money. "for" is weaker: "for 2 kettles" is a
 # count, so after it the number must end the phrase.

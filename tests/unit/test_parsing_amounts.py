@@ -101,6 +101,8 @@ def test_a_stated_amount_is_read_with_its_currency(text, amount, currency):
     "there was 1 in the box",
     "it was 2024 when I bought it",
     "it was 55 in the box",  # not price-like after "was"
+    "I asked for 2 in the store",  # a count, as "in" before a place still says
+    "there were 150 in the queue",
     "",
 ])
 def test_no_amount_where_none_is_stated(text):
