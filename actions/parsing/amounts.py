@@ -7,6 +7,7 @@ using the catalog locale's decimal point.
 """
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from decimal import Decimal, InvalidOperation
@@ -38,8 +39,11 @@ _UNIT = (r"\s*(?:%|percent\b|per\s*cent\b|x\b|times\b|days?\b|weeks?\b|months?\b
 _STRONG = (r"(?:costs?|costing|cost\s+me|paid|pay|payments?|price[ds]?|priced|charged|charge|charges|refund(?:ed)?|total(?:led)?"
            r"|spent|spend|worth|valued?|deposit|fee|bill(?:ed)?|lots\s+of|amount|sum|balance|owed?|debited|taken|took|withdrawn|withdrew"
            # money spent, as it is said ("dropped 1.2k on a sofa", "forked out 300")
-           r"|dropped|blew|splashed\s+out|forked\s+out|shelled\s+out|set\s+me\s+back)")
-_FILLER = r"(?:\s+(?:me|us|him|her|them|it|only|just|about|around|roughly|approx(?:imately)?|nearly|almost|over|was|is|of|a|an|the|full|back|at|to|for|me\s+for|total|nearly))*"
+           r"|dropped|blew|splashed(?:\s+out)?|forked\s+out|shelled\s+out|set\s+me\s+back|out\s+of\s+pocket(?:\s+by)?"
+           r"|hit\s+(?:my|the)\s+(?:card|account)\s+for"
+           # ... and misspelt ("costed", "payed", "chraged")
+           r"|costed|payed|chraged|chared|refnd(?:ed)?)")
+_FILLER = r"(?:\s+(?:me|us|him|her|them|it|only|just|about|around|roughly|approx(?:imately)?|nearly|almost|over|was|is|of|a|an|the|full|back|at|to|for|me\s+for|total|nearly|like))*"
 _ENDS_PHRASE = r"(?=\s*(?:$|[.,;:!?)]|\s(?:and|but|on|in|at|from|which|that|last|this|yesterday|today|with|so|then|only|if|when|because|a|an|ago|each|back|please|thanks|now|total|in\s+total)\b))"
 
 
@@ -72,13 +76,18 @@ def _patterns(decimal: str, group: str):
                             rf"\s+(?P<slang>{'|'.join(_SLANG)})s?\b(?P<after_half>\s+and\s+a\s+half\b)?"),
         # "paid 1.2k": thousands said with k count after a money word too
         # "it cost 49,99": after a money word a decimal comma is read as next to a sign
-        "context": re.compile(rf"(?i)\b{_STRONG}{_FILLER}\s+{lead}(?:(?P<major>\d{{1,4}})\s(?P<cents>\d{{2}})(?!\d)|{comma_num}(?P<k>k)?)(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
+        "context": re.compile(rf"(?i)\b{_STRONG}{_FILLER}\s+{lead}(?:(?P<major>\d{{1,4}})\s(?P<cents>\d{{2}})(?!\d)|{comma_num}(?P<k>k)?)(?![\d{d}A-Za-z])(?!{g}\d)(?!{_UNIT})"),
         # after "for": a price-like number (pence, or 100 and more) or one that ends the phrase
         "for": re.compile(rf"(?i)\bfor{_FILLER}\s+{lead}(?:(?=\d+{d}\d{{2}}\b|[1-9]\d{{2}})|(?={plain}(?![\d{d}{g}A-Za-z]){_ENDS_PHRASE})){num}(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
         # "it was 350 in the sale", "it was forty nine ninety nine": after "was" only a price-like
         # number (pence, or 100 and more, never a year), and never a time of day ("it was 12 30")
         "was": re.compile(rf"(?i)\b(?:was|were){_FILLER}\s+{lead}(?:(?P<major>\d{{1,4}})\s(?P<cents>\d{{2}})(?!\d)"
-                          rf"|(?=\d+{d}\d{{2}}\b|[1-9]\d{{2}})(?!(?:19|20)\d{{2}}\b){num})(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
+                          rf"|(?=\d+{d}\d{{2}}\b|[1-9]\d{{2}}|\d+{d}\dk\b)(?!(?:19|20)\d{{2}}\b){num}(?P<k>(?<={d}\d)k)?)"
+                          rf"(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
+        # ... and after "is" only pence ("the care plan is 9.99 a month")
+        "is": re.compile(rf"(?i)\b(?:is|are){_FILLER}\s+{lead}(?=\d+{d}\d{{2}}\b){num}(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
+        # "2k on a sofa bed": thousands spent on something ("a 4k telly" is a screen, not money)
+        "k_on": re.compile(rf"(?i){lead}(?P<num>\d{{1,3}}(?:{d}\d)?)(?P<k>k)\s+on\b"),
         "bare": re.compile(rf"(?i){lead}(?:(?P<major>\d{{1,4}})\s(?P<cents>\d{{2}})(?!\d)|{num})(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
     }
 
@@ -135,14 +144,31 @@ def _money(match: re.Match, kind: str, spec: FactSpec) -> Optional[Money]:
     return Money(float(value), currency)
 
 
+# A currency word as customers misspell it after a number ("35 punds", "89 eruos", "45
+# dollers"): the nearest of these (difflib), when it starts with the same letter and is close
+# enough; "3 rounds", "10 points" and "2 hours" are not.
+_CURRENCY_SPELLINGS = ("pound", "pounds", "quid", "quids", "euro", "euros", "dollar", "dollars", "sterling")
+_AFTER_A_NUMBER = re.compile(r"(?<=\d)(\s?)([A-Za-z]{4,9})\b")
+
+
+def _currency_spelt(match: re.Match) -> str:
+    word = match.group(2)
+    if word.lower() in _WORDS:
+        return match.group(0)
+    near = [w for w in difflib.get_close_matches(word.lower(), _CURRENCY_SPELLINGS, n=1, cutoff=0.72) if w[0] == word[0].lower()]
+    return match.group(1) + (near[0].rstrip("s") if near and near[0].startswith("quid") else near[0]) if near else match.group(0)
+
+
 def _view(text: str, spec: FactSpec) -> str:
-    """Numbers as digits; order numbers, references, phone numbers and dates blanked."""
+    """Numbers as digits; order numbers, references, phone numbers and dates blanked;
+    misspelt currency words after a number spelt right; "£49 .99" closed up."""
     view, _ = identifier_view(text, spec)
     spans = [m.span() for m in spec.order_pattern.finditer(view)] + date_spans(view)
     chars = list(view)
     for start, end in spans:
         chars[start:end] = " " * (end - start)
-    return "".join(chars)
+    view = re.sub(rf"(?<=\d) (?={re.escape(spec.decimal_symbol)}\d{{2}}(?!\d))", "", "".join(chars))
+    return _AFTER_A_NUMBER.sub(_currency_spelt, view)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -156,7 +182,7 @@ def read_amounts(text: str, spec: Optional[FactSpec] = None, answering: bool = F
     patterns = _patterns(spec.decimal_symbol, spec.group_symbol)
     found: List[tuple] = []
     taken: List[tuple] = []
-    kinds = ("before", "after", "slang", "context", "for", "was") + (("bare",) if answering else ())
+    kinds = ("before", "after", "slang", "context", "for", "was", "is", "k_on") + (("bare",) if answering else ())
     for kind in kinds:
         if kind == "bare" and found:
             break  # a lone number counts only when nothing said it was money

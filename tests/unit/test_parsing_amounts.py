@@ -71,6 +71,21 @@ from actions.parsing import AMBIGUOUS, NONE, ONE, Money, parse_amount, read_amou
     ("dropped 1.2k on a sofa bed", 1200.0, "GBP"),
     ("forked out 300 for the care plan", 300.0, "GBP"),
     ("Paid 1.299,00 EUR for the range cooker", 1299.0, "EUR"),
+    # currency words misspelt, a space before the pence, misspelt money verbs, "k" spent on
+    ("the toaster was 35 punds and it burnt out", 35.0, "GBP"),
+    ("I buy the coffee machine for 89 eruos in your shop", 89.0, "EUR"),
+    ("paid 45 dollers on ur website", 45.0, "USD"),
+    ("spent 60 quids on a blender", 60.0, "GBP"),
+    ("the charge was £49 .99 but the speaker arrived cracked", 49.99, "GBP"),
+    ("this blender costed me 80 and its rubbish", 80.0, "GBP"),
+    ("i payed 49.99 for a hair straightener", 49.99, "GBP"),
+    ("they hit my card for 45 for a delivery that never came", 45.0, "GBP"),
+    ("i'm out of pocket 35 because the label never came", 35.0, "GBP"),
+    ("2k on a sofa bed?? and the mechanism jammed", 2000.0, "GBP"),
+    ("the OLED was like 1.8k and its got burn in", 1800.0, "GBP"),
+    ("the care plan is 9.99 a month and they wont honour it", 9.99, "GBP"),
+    ("the kettle was like forty-nine ninety-nine and it stopped", 49.99, "GBP"),
+    ("I paid 45, and it broke the next day", 45.0, "GBP"),  # a comma after the number
 ])
 def test_a_stated_amount_is_read_with_its_currency(text, amount, currency):
     reading = read_amounts(text)
@@ -103,6 +118,12 @@ def test_a_stated_amount_is_read_with_its_currency(text, amount, currency):
     "it was 55 in the box",  # not price-like after "was"
     "I asked for 2 in the store",  # a count, as "in" before a place still says
     "there were 150 in the queue",
+    "I rang 3 rounds of calls and got nowhere",  # near a currency word, but not one
+    "I lost 10 points off my loyalty card",
+    "we waited 2 hours in the store",
+    "my 4k telly keeps freezing",  # a screen, not money
+    "the sofa is 150 centimetres too long",
+    "it is 300 miles to your nearest store",
     "",
 ])
 def test_no_amount_where_none_is_stated(text):
