@@ -86,8 +86,9 @@ def _patterns(decimal: str, group: str):
                           rf"(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
         # ... and after "is" only pence ("the care plan is 9.99 a month")
         "is": re.compile(rf"(?i)\b(?:is|are){_FILLER}\s+{lead}(?=\d+{d}\d{{2}}\b){num}(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
-        # "2k on a sofa bed": thousands spent on something ("a 4k telly" is a screen, not money)
-        "k_on": re.compile(rf"(?i){lead}(?P<num>\d{{1,3}}(?:{d}\d)?)(?P<k>k)\s+on\b"),
+        # "2k on a sofa bed": thousands spent on something ("4k" and "8k" are screens: "the 4k on
+        # this telly is blurry")
+        "k_on": re.compile(rf"(?i){lead}(?![48]k\b)(?P<num>\d{{1,3}}(?:{d}\d)?)(?P<k>k)\s+on\b"),
         "bare": re.compile(rf"(?i){lead}(?:(?P<major>\d{{1,4}})\s(?P<cents>\d{{2}})(?!\d)|{num})(?![\d{d}{g}A-Za-z])(?!{_UNIT})"),
     }
 
@@ -145,8 +146,9 @@ def _money(match: re.Match, kind: str, spec: FactSpec) -> Optional[Money]:
 
 
 # A currency word as customers misspell it after a number ("35 punds", "89 eruos", "45
-# dollers"): the nearest of these (difflib), when it starts with the same letter and is close
-# enough; "3 rounds", "10 points" and "2 hours" are not.
+# dollers"): the nearest of these (difflib), when it starts with the same letter, is close
+# enough and about as long (a slip, not another word); "3 rounds", "10 points", "2 hours" and
+# "3 dolls" are not.
 _CURRENCY_SPELLINGS = ("pound", "pounds", "quid", "quids", "euro", "euros", "dollar", "dollars", "sterling")
 _AFTER_A_NUMBER = re.compile(r"(?<=\d)(\s?)([A-Za-z]{4,9})\b")
 
@@ -155,7 +157,8 @@ def _currency_spelt(match: re.Match) -> str:
     word = match.group(2)
     if word.lower() in _WORDS:
         return match.group(0)
-    near = [w for w in difflib.get_close_matches(word.lower(), _CURRENCY_SPELLINGS, n=1, cutoff=0.72) if w[0] == word[0].lower()]
+    near = [w for w in difflib.get_close_matches(word.lower(), _CURRENCY_SPELLINGS, n=1, cutoff=0.72)
+            if w[0] == word[0].lower() and abs(len(w) - len(word)) <= 1]
     return match.group(1) + (near[0].rstrip("s") if near and near[0].startswith("quid") else near[0]) if near else match.group(0)
 
 

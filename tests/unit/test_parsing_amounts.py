@@ -120,8 +120,10 @@ def test_a_stated_amount_is_read_with_its_currency(text, amount, currency):
     "there were 150 in the queue",
     "I rang 3 rounds of calls and got nowhere",  # near a currency word, but not one
     "I lost 10 points off my loyalty card",
+    "I ordered 3 dolls and one arrived broken",  # close to "dollars", but another word
     "we waited 2 hours in the store",
     "my 4k telly keeps freezing",  # a screen, not money
+    "the 4k on this telly is blurry",
     "the sofa is 150 centimetres too long",
     "it is 300 miles to your nearest store",
     "",
