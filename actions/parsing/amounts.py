@@ -103,7 +103,7 @@ def _value(raw: str, spec: FactSpec) -> Optional[Decimal]:
     if re.fullmatch(rf"\d{{1,3}}(?:{d}\d{{3}})+{g}\d{{2}}", raw):
         # "1.299,00" (see money_num): the other way round from the catalog's locale
         raw = raw.replace(spec.decimal_symbol, "").replace(spec.group_symbol, spec.decimal_symbol)
-    if re.fullmatch(rf"\d+{re.escape(spec.group_symbol)}\d{{2}}", raw):
+    if re.fullmatch(rf"\d+{g}\d{{2}}", raw):
         raw = raw.replace(spec.group_symbol, spec.decimal_symbol)  # a decimal comma (see money_num)
     amount = Price.fromstring(raw, decimal_separator=spec.decimal_symbol).amount
     return Decimal(amount) if amount is not None else None
@@ -149,7 +149,7 @@ def _money(match: re.Match, kind: str, spec: FactSpec) -> Optional[Money]:
 # dollers"): the nearest of these (difflib), when it starts with the same letter, is close
 # enough and about as long (a slip, not another word); "3 rounds", "10 points", "2 hours" and
 # "3 dolls" are not.
-_CURRENCY_SPELLINGS = ("pound", "pounds", "quid", "quids", "euro", "euros", "dollar", "dollars", "sterling")
+_CURRENCY_SPELLINGS = ("pound", "pounds", "quid", "euro", "euros", "dollar", "dollars", "sterling")
 _AFTER_A_NUMBER = re.compile(r"(?<=\d)(\s?)([A-Za-z]{4,9})\b")
 
 
@@ -159,7 +159,7 @@ def _currency_spelt(match: re.Match) -> str:
         return match.group(0)
     near = [w for w in difflib.get_close_matches(word.lower(), _CURRENCY_SPELLINGS, n=1, cutoff=0.72)
             if w[0] == word[0].lower() and abs(len(w) - len(word)) <= 1]
-    return match.group(1) + (near[0].rstrip("s") if near and near[0].startswith("quid") else near[0]) if near else match.group(0)
+    return match.group(1) + near[0] if near else match.group(0)
 
 
 def _view(text: str, spec: FactSpec) -> str:
