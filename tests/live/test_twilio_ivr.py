@@ -367,6 +367,21 @@ def test_forged_or_missing_signature_is_refused_and_nothing_reaches_the_assistan
     assert "sorry" in said(call.say("my parcel never arrived")).lower()
 
 
+def test_a_signed_request_whose_callsid_is_no_call_sid_is_refused_and_nothing_is_stored(ivr_stack):
+    """The CallSid becomes the conversation's id, stored as written: a card number in it (a
+    fuzzed request did this) must never reach the tracker store."""
+    call = Call(ivr_stack)
+    call.sid = "card 4111 1111 1111 1111"
+    params = call.params(SpeechResult="my parcel never arrived", Confidence="0.9")
+    status, body = post(ivr_stack, call.next_url, params)
+    assert status == 400 and "Twilio call SID" in body
+    # (not through the tracker endpoint: reading an unknown conversation creates it)
+    assert ivr_stack.agent(f"/api/tickets?conversation_id={urllib.parse.quote(call.sid)}")["tickets"] == []
+    real = Call(ivr_stack)
+    real.start()
+    assert "sorry" in said(real.say("my parcel never arrived")).lower(), "a real call is still answered"
+
+
 def test_a_retried_delivery_of_a_turn_is_processed_once(ivr_stack):
     call = Call(ivr_stack)
     call.start()

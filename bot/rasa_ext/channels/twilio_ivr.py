@@ -37,6 +37,7 @@ The speech hints are, unless TWILIO_SPEECH_HINTS says otherwise, the catalog's w
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 from urllib.parse import urlencode
 
@@ -57,6 +58,10 @@ from bot.speech import CONVERSATION_HINTS, speech_hints
 logger = logging.getLogger(__name__)
 
 TERMINAL_CALL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+# A Twilio call SID: "CA" and 32 hex digits. It becomes the conversation's id, stored as it is
+# written, so nothing else is taken for one (a fuzzed, signed request once stored a card
+# number there).
+CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 # How long a retried delivery waits for its twin to finish before being told to come back.
 # Twilio gives up on a webhook after 15 s.
 DUPLICATE_WAIT_S = 10.0
@@ -121,6 +126,8 @@ class TwilioIVRInput(CallFlow, InputChannel):
             call_sid = request.form.get("CallSid")
             if not call_sid:
                 return response.text("CallSid is required", status=400)
+            if not CALL_SID.fullmatch(call_sid):
+                return response.text("CallSid must be a Twilio call SID (CA and 32 hex digits)", status=400)
             turn = request.args.get("turn") or "0"
             if not turn.isdigit():
                 return response.text("turn must be a number", status=400)
