@@ -50,7 +50,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 # Held-out NLU and fact-extraction accuracy (never trained on), one blind set per folder.
-HELDOUT_SETS := tests/data/heldout tests/data/heldout_dec tests/data/heldout_third tests/data/heldout_fourth tests/data/heldout_fifth tests/data/heldout_sixth tests/data/heldout_seventh tests/data/heldout_eighth tests/data/heldout_ninth
+HELDOUT_SETS := tests/data/heldout tests/data/heldout_dec tests/data/heldout_third tests/data/heldout_fourth tests/data/heldout_fifth tests/data/heldout_sixth tests/data/heldout_seventh tests/data/heldout_eighth tests/data/heldout_ninth tests/data/heldout_tenth
 eval: setup model
 	@for set in $(HELDOUT_SETS); do $(PY) scripts/evaluate_heldout.py --heldout $$set || exit 1; done
 

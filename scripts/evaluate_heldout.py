@@ -1,6 +1,6 @@
 """Held-out evaluation (`make eval`), on sets that are never trained on.
 
-- tests/data/heldout/, heldout_dec/, heldout_third/ ... heldout_ninth/:
+- tests/data/heldout/, heldout_dec/, heldout_third/ ... heldout_tenth/:
   each written blind by a helper who never saw the training data, in customers' voices, before the
   round of tuning it judged (make eval runs them all): complaint categories, facts, conversation messages.
 - tests/data/nlu_heldout.yml, tests/data/facts_heldout.yml: the older sets, written in the training
