@@ -17,10 +17,10 @@ NO = "no"
 
 # Whole-message forms only: "no" inside "no, it was the 5th" is a correction, not a refusal.
 _YES = re.compile(
-    r"(?:yes|yeah|yea|yep|yup|ya|aye|sure thing|sure|ok|okay|k|fine|correct|right|that'?s right|that'?s correct|"
+    r"(?:yes|yeah|yea|yeh|yh|ye|yep|yup|ya|aye|sure thing|sure|ok|okay|k|fine|correct|right|that'?s right|that'?s correct|"
     r"spot on|exactly|absolutely|definitely|of course|please|yes please|go on|go ahead|go for it|that is (?:right|correct|it)|"
     r"correct yes|all (?:of it is )?right|it is|it's right|that'?s all (?:right|correct)|"
-    r"sounds good|that works|perfect|great|lovely|that'?s fine|that'?s it|all correct|all good|"
+    r"sounds good|that works|perfect|great|lovely|that'?s fine|(?:that'?s|it'?s|thats|its) ok(?:ay)?|that'?s it|all correct|all good|"
     r"looks right|looks good|i do|i would|i'?d like that|why not)"
 )
 _NO = re.compile(
@@ -303,3 +303,18 @@ def with_day(iso_day: str, correction: DayCorrection, today: date) -> Optional[s
     except ValueError:
         return None
     return changed.isoformat() if changed <= today else None
+
+
+# "it was £398 not £389", "the 3rd, not the 13th", "£60 instead of £50", "not 4400918 but
+# 4400981": the value after "not" is the one read back wrongly; the other is the correction.
+_REJECTED_VALUE = re.compile(
+    r"(?i)\b(?:not|instead\s+of|rather\s+than)\s+(?:the\s+|a\s+|an\s+)?(?:ord(?:er)?\W{0,2})?"
+    r"(?:[£$€]\s?\d[\d,.]*(?:\s?(?:pounds?|quid|p|k))?|\d[\d,.:/-]*(?:st|nd|rd|th)?(?:\s?(?:pounds?|quid|euros?|dollars?|gbp|p))?)"
+    r"(?:\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+\d{4})?)?")
+
+
+def without_rejected_values(text: str) -> str:
+    """The text without the values it says are wrong ("£398 not £389" -> "£398"), so that
+    a correction gives one value, never two to choose from."""
+    return _REJECTED_VALUE.sub(" ", text or "")
+

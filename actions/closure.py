@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Dict, List, Optional, Text
 
+from babel.numbers import format_currency
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -14,11 +15,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import context, ticketing
 from actions.answers import YES, asks_back, yes_or_no
 from actions.complaint import answer_privacy_request, callback_eligible
+from actions.fact_answers import CORRECTABLE, fact_corrections
 from actions.fallback import opens_here
 from actions.form_state import facts_not_yet_given, policy_known, with_slots
 from actions.parsing import extract_facts, parse_email
 from actions.questions import offer_callback, state_expectations
 from actions.signals import privacy_request
+from bot.catalog import human_date
 from bot.privacy import mask_secrets
 from bot.speech import speakable_order_id
 from bot.tickets.model import Actor, CallbackState, Channel, HistoryAction, Status, iso, record
@@ -126,6 +129,9 @@ class ActionAddToComplaint(Action):
         text = tracker.latest_message.get("text") or ""
         if privacy_request(text):
             return answer_privacy_request(dispatcher)
+        corrected = fact_corrections(text, tracker)
+        if corrected:
+            return await _correct_recorded_facts(dispatcher, tracker, ticket, corrected)
         new = extract_facts(text, cat, context.today(cat))
         events: List[EventType] = [SlotSet(name, value) for name, value in facts_not_yet_given(new, tracker).items()]
         events.append(SlotSet("added_message", {key: tracker.latest_message.get(key) for key in
@@ -149,6 +155,60 @@ class ActionAddToComplaint(Action):
                                  about=category.get("in_plain_words") or category.get("label") or "your complaint",
                                  buttons=cat.buttons("added_to_complaint"))
         return events
+
+
+# How a corrected fact is read back to the customer, as in the read-back itself.
+_READ_BACK_AS = {"order_id": "order", "purchase_date": "bought on", "amount": "amount"}
+
+
+def _in_words(name: str, value: Any, currency: Optional[str]) -> str:
+    cat = context.catalog()
+    if name == "purchase_date":
+        return human_date(value)
+    if name == "amount":
+        return format_currency(value, currency or cat.currency, locale=cat.locale)
+    return str(value)
+
+
+async def _correct_recorded_facts(dispatcher: CollectingDispatcher, tracker: Tracker, ticket: Dict[str, Any],
+                                  corrected: Dict[str, Any]) -> List[EventType]:
+    """A recorded fact corrected after the record (found in the role-play: "wait, 2 days ago?
+    no I bought it 5 June 2024" was answered "Goodbye"). The ticket takes the new value and
+    says what it was; what was said about the policy rested on the old one, so the customer
+    is told plainly that a colleague checks it, never that the decision changed here
+    (docs/design.md#precise-facts)."""
+    events: List[EventType] = [SlotSet(name, value) for name, value in corrected.items()]
+    changes = []
+    for name in CORRECTABLE:
+        if name in corrected:
+            old = tracker.get_slot(name)
+            currency = tracker.get_slot("amount_currency")
+            changes.append(f"{_READ_BACK_AS[name]} {_in_words(name, corrected[name], corrected.get('amount_currency'))} "
+                           f"(not {_in_words(name, old, currency)})")
+            record(ticket, Actor.CUSTOMER, HistoryAction.FACT_CORRECTED, f"{name}: {old} -> {corrected[name]}", at=context.now())
+    await ticketing.save(ticketing.sync_ticket(ticket, with_slots(tracker, events)))
+    dispatcher.utter_message(response="utter_fact_corrected", ticket_id=ticket["ticket_id"], changes="; ".join(changes),
+                             buttons=context.catalog().buttons("fact_corrected"))
+    return events
+
+
+class ActionSayGoodbye(Action):
+    """"No", "no thanks", "thanks" after the record or the next steps: goodbye, unless the
+    message corrects a recorded fact ("no, I bought it 5 June 2024, correct the date"): then
+    the correction is made first, and the customer is not cut off."""
+
+    def name(self) -> Text:
+        return "action_say_goodbye"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        corrected = fact_corrections(text, tracker)
+        if corrected:
+            ticket = await ticketing.owned_ticket(tracker, tracker.get_slot("ticket_id"), rewrite=True)
+            if ticket is not None and ticket.get("status") not in (Status.RESOLVED, Status.CLOSED):
+                return await _correct_recorded_facts(dispatcher, tracker, ticket, corrected)
+        dispatcher.utter_message(response="utter_goodbye")
+        return []
 
 
 class ActionExplainNextSteps(Action):

@@ -4,6 +4,7 @@ questions are asked in actions/questions.py; the close in actions/closure.py."""
 from __future__ import annotations
 
 import copy
+import re
 from datetime import timedelta
 from typing import Any, Dict, List, Optional, Text
 
@@ -28,6 +29,10 @@ from actions.parsing import extract_facts, parse_phone
 from actions.signals import message_emotion, overall_emotion, privacy_request, risk_flags
 from actions.understanding import FACTS_INTENT, NEW_COMPLAINT, CategoryDecision, category_ranking, complaint_outweighs_intent, decide_category, started_by_rule
 from bot.tickets.model import FACT_UNAVAILABLE, Actor, CallbackState, HistoryAction, RiskFlag, Status, iso, issue_key, record
+
+
+# "ok but ...", "fine, however ...": an acceptance that goes on to object is not one.
+_HAS_BUT = re.compile(r"(?i)\b(?:but|however|although|though|except)\b")
 
 
 def decision_of(tracker: Tracker, cat) -> CategoryDecision:
@@ -321,6 +326,9 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
             chosen = match_option(text, options + [cat.no_remedy])
         if chosen and chosen != none:
             return {"remedy_choice": chosen, "explanation_response": "accepted"}
+        resituated = self._sub_reason_corrected(tracker)
+        if resituated is not None:
+            return resituated
         if chosen == none and not policy_variant(tracker).get("cannot") and not disagrees(text):
             # "None of these" after a decision that refuses nothing declines the extras; it
             # objects to nothing (found in the role-play: an objection was put on record).
@@ -337,11 +345,31 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
                                  options=", ".join(o["label"] for o in options))
         return {"remedy_choice": None}
 
+    @staticmethod
+    def _sub_reason_corrected(tracker: Tracker) -> Optional[Dict[Text, Any]]:
+        """"It's not late, it's DAMAGED" after the policy for a late parcel: the situation the
+        reply names, within the same category, chooses the policy again (found in the
+        role-play: a dented parcel was told "we will chase the carrier"). Only when the reply
+        names another sub-reason and not the one stated."""
+        text = text_of(tracker)
+        code, current = tracker.get_slot("category"), tracker.get_slot("sub_reason")
+        if not code or text.startswith("/"):
+            return None
+        cat = context.catalog()
+        named = cat.sub_reason_named(code, text)
+        if named is None or named == current:
+            return None
+        return {"sub_reason": named, "remedy_choice": None, "explanation_response": None}
+
     async def validate_explanation_response(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         intent, text = intent_of(tracker), text_of(tracker)
         answer = yes_or_no(text, intent if intent in AFFIRM | DENY else None)
-        if answer == YES or intent == "thank":
+        if answer == YES or intent == "thank" or (first_words_answer(text) == YES and not _HAS_BUT.search(text) and not disagrees(text)):
+            # "That's OK. Thank you, goodbye." (found in the role-play: "I didn't catch your choice").
             return {"explanation_response": "accepted"}
+        resituated = self._sub_reason_corrected(tracker)
+        if resituated is not None:
+            return resituated
         if answer == NO or intent == "reject_explanation" or first_words_answer(text) == NO or disagrees(text):
             # "Not really. It's been three weeks and I fly home on Sunday" restates the problem
             # to disagree: a rejection, never a new category.

@@ -16,12 +16,16 @@ from rasa_sdk.types import DomainDict
 
 from actions import context
 from actions.answers import (
-    NO, YES, content_words, day_of_month_correction, option_named_by, ordinal_pick, says_unavailable, with_day, yes_or_no,
+    NO, YES, content_words, day_of_month_correction, option_named_by, ordinal_pick, says_unavailable, with_day,
+    without_rejected_values, yes_or_no,
 )
 from actions.form_state import (
     AFFIRM, DENY, FACT_SLOTS, TOPIC, correctable_details, facts_not_yet_given, intent_of, text_of, words_of,
 )
-from actions.parsing import clean_free_text, extract_facts, parse_date, parse_order_id, parse_product, read_amounts
+from actions.parsing import (
+    NONE, clean_free_text, day_in_month, extract_facts, month_named, parse_date, parse_order_id, parse_product, read_amounts,
+    read_facts,
+)
 from actions.understanding import category_ranking, understanding_settings
 from bot.tickets.model import FACT_UNAVAILABLE
 
@@ -54,6 +58,42 @@ def _set_by_an_action(value: Any, tracker: Tracker) -> bool:
     date broke every later turn)."""
     text = text_of(tracker)
     return value not in (None, FACT_UNAVAILABLE) and text.startswith("/") and value != text
+
+
+# "change the amount, it was £60 not £50", "no I bought it 5 June 2024, correct the date":
+# words that say a recorded fact is wrong, not that another one is added.
+_CORRECTING = re.compile(r"(?i)\b(?:correct\w*|change|wrong|mistake|not|actually|should\s+(?:be|say)|update|meant|typo|instead)\b")
+CORRECTABLE = ("order_id", "purchase_date", "amount")
+
+
+def fact_corrections(text: str, tracker: Tracker) -> Dict[str, Any]:
+    """The recorded facts this message corrects, with their new values: a fact it states
+    that differs from the one recorded, in words that say the record is wrong."""
+    if not text or text.startswith("/") or not _CORRECTING.search(text):
+        return {}
+    cat = context.catalog()
+    found = extract_facts(without_rejected_values(text), cat, context.today(cat))
+    changed = {name: found[name] for name in CORRECTABLE
+               if found.get(name) is not None and tracker.get_slot(name) not in (None, "", found[name])}
+    if "amount" in changed:
+        changed["amount_currency"] = found.get("amount_currency")
+    return changed
+
+
+def _told_before(tracker: Tracker) -> List[str]:
+    """What the customer wrote for this complaint before the latest message: the complaint
+    itself and the answers since it started (a month named there may be the day's)."""
+    said: List[str] = []
+    latest = True
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "action" and event.get("name") == "action_start_complaint":
+            break
+        if event.get("event") == "user":
+            if not latest and not (event.get("text") or "").startswith("/"):
+                said.append(event.get("text") or "")
+            latest = False
+    demand = tracker.get_slot("customer_demand")
+    return ([demand] if demand and demand not in said else []) + said[::-1]
 
 
 class FactAnswers:
@@ -98,7 +138,16 @@ class FactAnswers:
             return {"purchase_date": value}
         cat = context.catalog()
         text = text_of(tracker)
-        day = parse_date(text, context.today(cat))
+        today = context.today(cat)
+        bare_day = day_of_month_correction(text)
+        told = month_named(" ".join(_told_before(tracker))) if bare_day and month_named(text) is None else None
+        if told is not None:
+            # "Bought June 2024" ... "the 5th": the day of the month already named, never the
+            # latest 5th (found in the role-play: 5 December 2026 for a 2024 purchase, and a
+            # 30-day refund promised on it). A day that month doesn't have is asked again.
+            day = day_in_month(bare_day.day, *told, today)
+        else:
+            day = parse_date(text, today)
         if not day:
             return await self._not_read("purchase_date", "utter_invalid_purchase_date", dispatcher, tracker)
         return {"purchase_date": day, **self._other_facts(text, tracker, "purchase_date")}
@@ -132,6 +181,9 @@ class FactAnswers:
             return {}
         cat = context.catalog()
         today = context.today(cat)
+        # "it was £398 not £389": the value said to be wrong is not read (found in the
+        # role-play: two amounts, so none was, and the "£" re-classified it as a price complaint).
+        text = without_rejected_values(text)
         found = extract_facts(text, cat, today, answering=True)
         day = day_of_month_correction(text)
         current = tracker.get_slot("purchase_date")
@@ -153,6 +205,11 @@ class FactAnswers:
         if corrections:
             # A correction names what it corrects: change that, keep the rest, read back again.
             return {**corrections, "facts_confirmed": None, "facts_disputed": False}
+        given = self._fact_forms(text, tracker)
+        if given:
+            # A fact written in the reply that could not be read as one value ("£398 or £389?"):
+            # that fact is asked again; a fact correction never re-classifies the complaint.
+            return self._to_correct(given[0], tracker)
         recategorised = await self._recategorised(tracker)
         if recategorised is not None:
             # "No, it's about the charge": the category changes, the policy will be chosen again.
@@ -187,6 +244,16 @@ class FactAnswers:
             dispatcher.utter_message(response="utter_please_choose")
             return {"fact_to_correct": None}
         return self._to_correct(named, tracker)
+
+    @staticmethod
+    def _fact_forms(text: str, tracker: Tracker) -> List[str]:
+        """The read-back's facts that this reply writes in their own form (an amount, a date,
+        an order number), whether or not one value could be read from it."""
+        if text.startswith("/"):
+            return []
+        cat = context.catalog()
+        readings = read_facts(without_rejected_values(text), cat, context.today(cat), answering="order_id")
+        return [name for name in ("order_id", "purchase_date", "amount") if readings[name].status != NONE]
 
     @staticmethod
     def _named_detail(text: str, tracker: Tracker) -> Optional[str]:

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context
 from actions.answers import NO, yes_or_no
+from actions.fact_answers import fact_corrections
 from actions.handoff import hand_off
 from actions.parsing import parse_email
 from actions.understanding import opens_complaint
@@ -57,6 +58,10 @@ class ActionHandleFallback(Action):
         if tracker.get_slot("complaint_recorded") and parse_email(text):
             # An e-mail address the classifier didn't place ("ok it's dana@example.org" after
             # "we don't have your e-mail address yet"): it goes on the complaint.
+            return [FollowupAction("action_add_to_complaint")]
+        if tracker.get_slot("complaint_recorded") and fact_corrections(text, tracker):
+            # "no, I bought it 5 June 2024, correct the date" after the record: corrected, not
+            # a goodbye and not "I didn't understand" (found in the role-play).
             return [FollowupAction("action_add_to_complaint")]
         if _ends_the_chat(tracker, domain):
             # "no thanks, that's all" to "anything else?" asked after any answer (a status, a

@@ -140,9 +140,14 @@ class Catalog:
 
     def sub_reason_for(self, code: Optional[str], text: str) -> str:
         """The sub-reason whose keywords best match the text (first listed wins ties)."""
+        return self.sub_reason_named(code, text) or self.category(code)["default_sub_reason"]
+
+    def sub_reason_named(self, code: Optional[str], text: str) -> Optional[str]:
+        """The sub-reason whose keywords best match the text (first listed wins ties); None
+        when the text names none."""
         cat = self.category(code)
         lowered = f" {text.lower()} "
-        best, best_hits = cat["default_sub_reason"], 0
+        best, best_hits = None, 0
         for sub, spec in cat["sub_reasons"].items():
             hits = sum(1 for kw in spec.get("keywords", []) if _contains_phrase(lowered, kw))
             if hits > best_hits:

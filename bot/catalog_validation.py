@@ -13,7 +13,8 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 AUDIENCES = ("for_agents", "for_customers")
 # The fixed button sets the actions offer (catalog `buttons:`), by question.
 BUTTON_SETS = ("facts_confirmed", "explanation_response", "callback_offer", "decision_stands", "fact_skipped",
-               "contact_details", "added_to_complaint", "callback_not_moved", "callback_still_booked", "nothing_to_correct")
+               "contact_details", "added_to_complaint", "callback_not_moved", "callback_still_booked", "nothing_to_correct",
+               "fact_corrected")
 # What a business must state: nothing in code assumes a country (docs/design.md#precise-facts).
 # The `signals` cue list of the abusive-language risk flag (the others are named like their flag).
 ABUSIVE_CUES = "abusive"

@@ -374,6 +374,38 @@ def date_spans(view: str) -> List[Tuple[int, int]]:
     return spans + [m.span("day") for m in _DAY_ONLY.finditer(view)] + [m.span() for m in _RELATIVE.finditer(view)]
 
 
+# "bought June 2024", "back in january 2023", "in August": a month named on its own, with its
+# year when one follows. "may" only before a year ("may 2025"): alone it is the verb.
+_MONTH_YEAR = re.compile(rf"(?i)\b{_MONTH}(?![A-Za-z]){_YEAR}?")
+
+
+def month_named(text: str) -> Optional[Tuple[int, Optional[int]]]:
+    """(month, year or None) of the one month a message names without its day, or None when
+    it names none, more than one, or a full date (which read_dates reads itself)."""
+    view = normalise_numbers(text or "")
+    if any(form.search(view) for form in _FORMS):
+        return None
+    named = set()
+    for match in _MONTH_YEAR.finditer(view):
+        raw_year = match.group("year")
+        if match.group("month").lower() == "may" and not raw_year:
+            continue
+        year = _year(raw_year, 1, 1, date.max) if raw_year else None
+        named.add((_MONTHS[match.group("month").lower()[:3]], year))
+    return named.pop() if len(named) == 1 else None
+
+
+def day_in_month(day: int, month: int, year: Optional[int], today: date) -> Optional[str]:
+    """ISO date of this day in the month (and year) the customer named before ("bought June
+    2024" ... "the 5th"): without a year, the latest such day up to today; None if that day
+    does not exist or lies in the future (docs/design.md#precise-facts)."""
+    try:
+        found = date(year if year is not None else _year(None, month, day, today), month, day)
+    except ValueError:
+        return None
+    return found.isoformat() if found <= today else None
+
+
 def parse_date(text: str, today: date, spec: Optional[FactSpec] = None) -> Optional[str]:
     """The purchase date in text as ISO YYYY-MM-DD, or None when absent, vague, in the
     future, or one of several (read_dates gives the candidates to ask about)."""

@@ -102,12 +102,14 @@ def parse_phone(text: str, region: str) -> Optional[str]:
 # "order number 551 2093", "order 1234-509-876": a number read out or typed in groups
 # after the word order (one kind of separator throughout).
 _GROUPED_AFTER_ORDER = re.compile(
-    r"(?i)(\bord(?:er)?\b[^\d\n]{0,24}?)(\d{1,5}(?:(?: \d{1,5}){1,4}|(?:-\d{1,5}){1,4}))(?![\d\-/]|[.,]\d)")
+    r"(?i)(\b(?:ord(?:er)?|ordr|oder)\b[^\d\n]{0,24}?)(\d{1,5}(?:(?: \d{1,5}){1,4}|(?:-\d{1,5}){1,4}))(?![\d\-/]|[.,]\d)")
 # "order on 12-11-2026", "order from 3 11 26" or "order date 2023-03-03" is a date, not an
 # order number in groups.
 _DATE_GROUPS = re.compile(r"(\d{1,2})[ \-](\d{1,2})[ \-](?:\d{2}|\d{4})|(?:19|20)\d{2}[ \-](\d{1,2})[ \-](\d{1,2})")
 # "£1234567" or "1234567.00" is a price, whatever its length.
 _PRICE = re.compile(r"(?i)(?:[£$€]|\b(?:gbp|usd|eur))\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*\.\d{2}\b|\b\d[\d,]*\s?(?:pounds?|quid|dollars?|euros?)\b")
+# Digits in groups, one kind of separator throughout ("4471 2093", "551-209-3"), alone.
+_GROUPS = re.compile(r"(?<![\w£$€.,:/\-])(\d{2,5}(?:(?: \d{2,5}){1,4}|(?:-\d{2,5}){1,4}))(?![\w.,:/\-]|[.,]\d)")
 # A digit run glued to letters is a model or part number (WH-1000XM5, HX-1234567).
 _GLUED = re.compile(r"[A-Za-z][\-/]?$")
 _GLUED_AFTER = re.compile(r"^[\-/]?[A-Za-z]")
@@ -163,6 +165,13 @@ def read_order_ids(text: str, spec: Optional[FactSpec] = None, answering: bool =
     if not found and answering:
         found = [f"{spec.order_prefix}{m.group(1)}" for m in spec.order_bare.finditer(view)
                  if not _GLUED.search(view[:m.start(1)]) and not _GLUED_AFTER.search(view[m.end(1):])]
+    if not found and answering:
+        # "its 4471 2093" right after we asked: the number as printed in groups (found in the
+        # role-play: "Sorry, I couldn't find an order number in that" to an order number).
+        lo, hi = _order_length(spec)
+        found = [f"{spec.order_prefix}{digits}" for m in _GROUPS.finditer(view)
+                 for digits in [re.sub(r"[ \-]", "", m.group(1))]
+                 if lo <= len(digits) <= hi and not _looks_like_date(m.group(1))]
     return Reading.of(found)
 
 

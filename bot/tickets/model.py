@@ -44,6 +44,7 @@ class HistoryAction:
     CATEGORY_CHOSEN = "category_chosen"        # the customer picked it when the assistant asked
     CATEGORY_CORRECTED = "category_corrected"  # the customer changed the one understood
     ADDED_BY_CUSTOMER = "added_by_customer"    # written after the record; the note is what they wrote
+    FACT_CORRECTED = "fact_corrected"          # a recorded fact corrected after the record: "name: old -> new"
     # by an agent (the agent service)
     CLAIMED = "claimed"
     RESOLVED = "resolved"

@@ -10,15 +10,16 @@ from typing import Any, Dict
 from zoneinfo import ZoneInfo
 
 import pytest
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context, ticketing
 
-from actions.closure import ActionAddToComplaint, ActionExplainNextSteps, ActionHandleDisagreement, ActionRecordCallbackChoice, ActionSubmitComplaint
+from actions.closure import ActionAddToComplaint, ActionExplainNextSteps, ActionHandleDisagreement, ActionRecordCallbackChoice, ActionSayGoodbye, ActionSubmitComplaint
 from actions.complaint import ActionStartComplaint, ValidateComplaintForm, callback_eligible
 from actions.fallback import ActionHandleFallback
 from actions.handoff import ActionFinishHandOff, ActionHandOff, ValidateContactForm
-from actions.form_state import policy_variant
+from actions.form_state import policy_variant, with_slots
 from actions.questions import ActionAskCallbackWindow, ActionAskCategoryChoice, ActionAskFactsConfirmed, ActionAskFactToCorrect
 from actions.retried_turn import FAULT_MARKER
 from bot import clock
@@ -795,3 +796,118 @@ async def test_the_callback_times_offered_span_two_days_and_any_bookable_day_nam
         result = await ValidateComplaintForm().validate_callback_window(None, dispatcher, answer(text), domain)
         assert result["callback_window"] is None
     assert responses(dispatcher) == ["utter_invalid_window", "utter_invalid_window"]
+
+
+@pytest.mark.parametrize("before, answer, expected", [
+    ("Microwave stopped heating. Bought June 2024, order 81234567.", "the 5th", "2024-06-05"),
+    ("my tumble dryer has packed in, bought it in january 2023", "17th", "2023-01-17"),
+    ("the kettle I got back in August leaks", "it was the 30th", "2026-08-30"),
+])
+async def test_a_day_alone_is_the_day_of_the_month_already_named(store, dispatcher, domain, before, answer, expected):
+    """Found in the role-play: "Bought June 2024" in the complaint, then "the 5th" at the date
+    question was recorded as 5 December 2026, and a 30-day refund promised on a 2024 purchase."""
+    events = [{"event": "action", "name": "action_start_complaint"},
+              {"event": "user", "text": before, "parse_data": {"intent": {"name": "complain_product_quality"}}}]
+    tracker = make_tracker(answer, "inform", {"category": "product_quality", "customer_demand": before},
+                           requested_slot="purchase_date", events=events)
+    result = await ValidateComplaintForm().validate_purchase_date(answer, dispatcher, tracker, domain)
+    assert result["purchase_date"] == expected
+
+
+async def test_a_day_the_named_month_does_not_have_is_asked_again(store, dispatcher, domain):
+    before = "bought it in June 2024 and it broke"
+    tracker = make_tracker("the 31st", "inform", {"category": "product_quality", "customer_demand": before},
+                           requested_slot="purchase_date")
+    result = await ValidateComplaintForm().validate_purchase_date("the 31st", dispatcher, tracker, domain)
+    assert result["purchase_date"] is None and responses(dispatcher) == ["utter_invalid_purchase_date"]
+
+
+async def test_a_day_alone_without_a_month_named_is_still_the_latest_such_day(store, dispatcher, domain):
+    tracker = make_tracker("the 5th", "inform", {"category": "product_quality", "customer_demand": "my kettle leaks"},
+                           requested_slot="purchase_date")
+    result = await ValidateComplaintForm().validate_purchase_date("the 5th", dispatcher, tracker, domain)
+    assert result["purchase_date"] == "2026-11-05"  # today is 1 December 2026 in the tests
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("wrong, it was £398 not £389", 398.0),
+    ("it's £44.99 not £42.99", 44.99),
+    ("not £389, it was £398", 398.0),
+    ("£398 instead of £389", 398.0),
+])
+async def test_an_amount_corrected_as_this_not_that_takes_this_and_keeps_the_category(store, dispatcher, domain, text, expected):
+    """Found in the role-play: "wrong, it was £398 not £389" kept £389 (two amounts, so none
+    was read) and the "£" re-classified a leaking dishwasher as a price complaint."""
+    slots = {"category": "product_quality", "sub_reason": "faulty", "product": "dishwasher", "order_id": "ORD-4400918",
+             "amount": 389.0, "customer_demand": "my dishwasher leaks"}
+    tracker = make_tracker(text, "complain_price", slots, requested_slot="facts_confirmed", parse=sure("price"))
+    result = await ValidateComplaintForm().validate_facts_confirmed(None, dispatcher, tracker, domain)
+    assert result["amount"] == expected and result["facts_confirmed"] is None  # read back again
+    assert "category" not in result
+
+
+async def test_two_amounts_at_the_read_back_ask_for_the_amount_not_a_new_category(store, dispatcher, domain):
+    slots = {"category": "product_quality", "sub_reason": "faulty", "product": "dishwasher", "amount": 389.0,
+             "customer_demand": "my dishwasher leaks"}
+    text = "hmm is it £389 or £398, I paid £398 on the card I think and £389 on the receipt"
+    tracker = make_tracker(text, "complain_price", slots, requested_slot="facts_confirmed", parse=sure("price"))
+    result = await ValidateComplaintForm().validate_facts_confirmed(None, dispatcher, tracker, domain)
+    assert result["fact_to_correct"] == "amount" and result["amount"] is None and "category" not in result
+
+
+@pytest.mark.parametrize("text, fact, expected, said", [
+    ("wait, 2 days ago? no I bought it 5 June 2024. Correct the date please", "purchase_date", "2024-06-05", "5 June 2024"),
+    ("Sorry, I need to change the amount, it was £60 not £50", "amount", 60.0, "£60.00"),
+])
+async def test_a_fact_corrected_after_the_record_changes_the_ticket_and_says_a_colleague_checks(store, domain, text, fact, expected, said):
+    """Found in the role-play: each was answered "Goodbye, and take care", and the wrong date
+    kept a 30-day refund promised on a 2024 purchase."""
+    start = make_tracker("my microwave stopped heating, bought 5 December, £50, order ORD-8123456", "complain_product_quality",
+                         parse=sure("product_quality"))
+    opened = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), start, domain))
+    slots = {**opened, "complaint_recorded": True, "purchase_date": "2026-11-26", "amount": 50.0}
+    dispatcher = CollectingDispatcher()
+    events = await ActionSayGoodbye().run(dispatcher, make_tracker(text, "deny", slots), domain)
+    assert slot_events(events)[fact] == expected
+    assert responses(dispatcher) == ["utter_fact_corrected"] and said in dispatcher.messages[0]["changes"]
+    ticket = (await store.find(conversation_id="conv-1"))[0]
+    assert ticket["facts"][fact] == expected and ticket["history"][-1]["action"] == "fact_corrected"
+
+
+@pytest.mark.parametrize("text", ["no thanks", "no, that's all", "nope, not today thanks"])
+async def test_a_plain_no_after_the_record_is_still_goodbye(store, dispatcher, domain, text):
+    slots = {"complaint_recorded": True, "ticket_id": "C-20261201-0001", "purchase_date": "2026-11-26", "amount": 50.0}
+    await ActionSayGoodbye().run(dispatcher, make_tracker(text, "deny", slots), domain)
+    assert responses(dispatcher) == ["utter_goodbye"]
+
+
+@pytest.mark.parametrize("text", ["its not late its DAMAGED. dent + broke handle. want a new one",
+                                  "it HAS arrived, it was left out in the rain and the box is soaked"])
+async def test_the_situation_corrected_at_the_remedies_chooses_the_policy_again(store, dispatcher, domain, text):
+    """Found in the role-play: a dented parcel was told the late-delivery policy ("we will
+    chase the carrier"), and "its not late its DAMAGED" was asked to pick a remedy again."""
+    slots = {"category": "delivery", "sub_reason": "late", "facts_confirmed": True, "order_id": "ORD-4400918",
+             "customer_demand": "my kettle came yesterday"}
+    tracker = make_tracker(text, "complain_delivery", slots, requested_slot="remedy_choice", parse=sure("delivery"))
+    result = await ValidateComplaintForm().validate_remedy_choice(None, dispatcher, tracker, domain)
+    assert result == {"sub_reason": "damaged", "remedy_choice": None, "explanation_response": None}
+    assert policy_variant(with_slots(tracker, [SlotSet("sub_reason", "damaged")]))["id"] == "DEL-DAMAGED"
+
+
+@pytest.mark.parametrize("text, sub_reason", [
+    ("Tracking says my parcel was delivered on Friday but nothing came", "missing"),
+    ("deliverd yestrday with big dent, handel snapped off", "damaged"),
+    ("my washer was delivered late", "late"),
+])
+def test_delivery_sub_reasons_from_the_customers_words(text, sub_reason):
+    assert context.catalog().sub_reason_for("delivery", text) == sub_reason
+
+
+@pytest.mark.parametrize("text, accepted", [("That's OK. Thank you, goodbye.", True), ("its ok", True),
+                                            ("ok but I still want my money back", False)])
+async def test_an_acceptance_in_the_customers_words_is_taken(store, dispatcher, domain, text, accepted):
+    """Found in the role-play: "That's OK. Thank you, goodbye." got "Sorry, I didn't catch your choice"."""
+    slots = {"category": "price", "sub_reason": "price_drop", "facts_confirmed": True, "purchase_date": "2026-10-01"}
+    tracker = make_tracker(text, "nlu_fallback", slots, requested_slot="explanation_response")
+    result = await ValidateComplaintForm().validate_explanation_response(None, dispatcher, tracker, domain)
+    assert (result.get("explanation_response") == "accepted") is accepted

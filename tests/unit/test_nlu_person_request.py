@@ -255,3 +255,30 @@ def test_a_word_used_but_not_defined_fails_at_start_up():
     with pytest.raises(ValueError, match="not defined"):
         PersonRequestGuard({**PersonRequestGuard.get_default_config(),
                             "words": {"a": "{{b}}", "b": "x"}, "patterns": ["{{a}}"]})
+
+
+@pytest.mark.parametrize("text, after", [
+    ("I don't need to speak to a person. Can I just drop it at the Bristol store instead of a collection?", "inform"),
+    ("No thanks. I'll maybe want a person later but let's finish this first", "deny"),
+    ("maybe later I'll want to speak to someone, first tell me about the refund", "inform"),
+    ("no need to put me through to anyone, just tell me when the engineer comes", "inform"),
+])
+def test_a_person_named_only_to_decline_or_put_off_is_no_request(guard, text, after):
+    """Found in the role-play: each was handed off, in the middle of choosing a remedy."""
+    message = Message({TEXT: text, INTENT: {"name": "request_human", "confidence": 0.97},
+                       INTENT_RANKING_KEY: [{"name": "request_human", "confidence": 0.97}, {"name": after, "confidence": 0.02}]})
+    guard.process([message])
+    assert message.get(INTENT)["name"] == after
+
+
+@pytest.mark.parametrize("text", [
+    "can someone call me back later today",
+    "I want to speak to a manager, not later, now",
+    "I don't want a bot, get me a person",
+    "put me through to someone please, I'll explain afterwards",
+])
+def test_a_request_now_is_still_a_request(guard, text):
+    message = Message({TEXT: text, INTENT: {"name": "request_human", "confidence": 0.97},
+                       INTENT_RANKING_KEY: [{"name": "request_human", "confidence": 0.97}, {"name": "inform", "confidence": 0.02}]})
+    guard.process([message])
+    assert message.get(INTENT)["name"] == "request_human"

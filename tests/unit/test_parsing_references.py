@@ -155,3 +155,22 @@ def test_read_facts_keeps_what_extract_facts_cannot_decide():
     assert facts == {"order_id": "ORD-4400918", "purchase_date": "2026-11-03"}  # the amount is asked, not guessed
     assert read_facts("it was 180 dollars", catalog, TODAY)["amount"].value.currency == "USD"
     assert read_facts("499", catalog, TODAY, answering="amount")["amount"].value.amount == 499.0
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("its 4471 2093", "ORD-44712093"),
+    ("9920 3381", "ORD-99203381"),
+    ("ordr num 9087 1123", "ORD-90871123"),
+])
+def test_an_answer_in_digit_groups_is_the_order_number(text, expected):
+    """Found in the role-play: the number as printed in groups, typed right after we asked."""
+    assert read_order_ids(text, answering=True).value == expected
+
+
+@pytest.mark.parametrize("text", ["it was 12 11 2026", "call me on 07700 900123", "i paid 45 99", "12 30"])
+def test_dates_phones_prices_and_short_groups_are_not_order_numbers(text):
+    assert read_order_ids(text, answering=True).value is None
+
+
+def test_digit_groups_unasked_are_no_order_number():
+    assert read_order_ids("I have 4471 2093 reasons to be cross").value is None

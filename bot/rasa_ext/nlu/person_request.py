@@ -83,6 +83,15 @@ class PersonRequestGuard(GraphComponent):
             # to speak to a manager and ..."): they override a complaint intent, even one the
             # classifier is sure of. None: a sure complaint keeps its intent.
             "asks_now": [],
+            # Regexes (case-insensitive) of a request put off ("I'll maybe want a person later"):
+            # matching the text right after / before a pattern's match, that match asks for
+            # nobody now. None: never.
+            "deferred_after": None,
+            "deferred_before": None,
+            # A regex (case-insensitive) that, matching right before a pattern's match, declines
+            # that person outright ("I don't need to speak to a person"): narrower than
+            # negated_before, because it overrides the classifier's own request. None: never.
+            "declined_before": None,
             # Named pieces ({name: regex}) the regexes above use as {{name}}.
             "words": {},
         }
@@ -100,6 +109,9 @@ class PersonRequestGuard(GraphComponent):
             self._asks_now = [compiled(p) for p in config.get("asks_now") or []]
             negated = config.get("negated_before")
             self._negated_before = compiled(negated) if negated else None
+            self._deferred = [compiled(config[key]) if config.get(key) else None for key in ("deferred_after", "deferred_before")]
+            declined = config.get("declined_before")
+            self._declined_before = compiled(declined) if declined else None
         except re.error as error:
             raise ValueError(f"PersonRequestGuard: a pattern in config.yml is not a regex: {error}") from error
 
@@ -109,8 +121,19 @@ class PersonRequestGuard(GraphComponent):
         return cls(config)
 
     def asks_for_person(self, text: str) -> bool:
-        return any(not self._negated(text[:match.start()])
+        return any(not self._negated(text[:match.start()]) and not self._put_off(text, match)
                    for pattern in self._patterns for match in pattern.finditer(text))
+
+    def declines_person(self, text: str) -> bool:
+        """Names a person only to say no, or not now: "I don't need to speak to a person, can
+        I just ...", "I'll maybe want a person later" (every match negated or put off)."""
+        matches = [match for pattern in self._patterns for match in pattern.finditer(text)]
+        return bool(self._declined_before and matches) and all(
+            self._declined_before.search(text[:match.start()]) or self._put_off(text, match) for match in matches)
+
+    def _put_off(self, text: str, match: re.Match) -> bool:
+        after, before = self._deferred
+        return bool((after and after.search(text[match.end():])) or (before and before.search(text[:match.start()])))
 
     def asks_for_person_now(self, text: str) -> bool:
         # No negation test: these words start with their own subject or at a clause's start,
@@ -176,4 +199,16 @@ class PersonRequestGuard(GraphComponent):
                 self._as_request(message, ranking)
             elif not asks and self._complaint_outweighs_unsure_request(intent, ranking):
                 self._as_complaint(message, ranking)
+            elif intent.get("name") == REQUEST_HUMAN and self.declines_person(text):
+                # Found in the role-play: "I don't need to speak to a person. Can I just drop it
+                # at the store?" was handed off mid-choice. The request gives way to the next
+                # intent (the FallbackClassifier judges it as any other).
+                self._as_not_request(message, ranking)
         return messages
+
+    def _as_not_request(self, message: Message, ranking: List[Dict[str, Any]]) -> None:
+        rest = [r for r in ranking if r.get("name") != REQUEST_HUMAN]
+        if rest:
+            demoted = [{**r, "confidence": (r.get("confidence") or 0.0) * LOOK_ALIKE_SHARE}
+                       for r in ranking if r.get("name") == REQUEST_HUMAN]
+            self._choose(message, rest[0], rest[1:] + demoted)
