@@ -105,6 +105,12 @@ _REFUSAL = re.compile(r"\b(?:not|no|don'?t|didn'?t|doesn'?t|won'?t|wouldn'?t|nev
                       r"|ridiculous|measly|paltry|disgrace|disgraceful|is that it|is that all|more than that)\b")
 
 
+def is_question(text: str) -> bool:
+    """A message that asks something: a question mark, or a question's first word ("will it
+    come by post", "what happens now")."""
+    return "?" in (text or "") or bool(_QUESTION_START.match(_normalise(text)))
+
+
 def asks_or_refuses(text: str) -> bool:
     """A typed reply that asks something or pushes an option away rather than choosing one:
     a question ("what happens if I say no", a "?" after more than six words) or a negation

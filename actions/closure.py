@@ -13,8 +13,8 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context, ticketing
-from actions.answers import YES, asks_back, yes_or_no
-from actions.complaint import answer_privacy_request, callback_eligible
+from actions.answers import YES, asks_back, is_question, yes_or_no
+from actions.complaint import answer_privacy_request, callback_eligible, classified_category
 from actions.fact_answers import CORRECTABLE, fact_corrections
 from actions.fallback import opens_here
 from actions.form_state import facts_not_yet_given, policy_known, with_slots
@@ -133,6 +133,18 @@ class ActionAddToComplaint(Action):
         if corrected:
             return await _correct_recorded_facts(dispatcher, tracker, ticket, corrected)
         new = extract_facts(text, cat, context.today(cat))
+        other = classified_category(tracker.latest_message or {}, text, cat)
+        if (is_question(text) and not facts_not_yet_given(new, tracker) and not parse_email(text)
+                and other in (None, "other", ticket.get("category") or tracker.get_slot("category"))):
+            # "will it be a letter in the post?", "so will you pay the £60 or not": a question is
+            # answered with what the ticket says, and noted for the colleague, never "I've added
+            # that to your complaint" alone (found in the role-play). A question the classifier
+            # files under another category is a new complaint and keeps its button ("other" is
+            # where questions of every kind land, so it counts as none).
+            record(ticket, Actor.CUSTOMER, HistoryAction.ADDED_BY_CUSTOMER, note=mask_secrets(text)[:ticketing.MAX_TEXT], at=context.now())
+            await ticketing.save(ticketing.sync_ticket(ticket, tracker))
+            dispatcher.utter_message(response="utter_question_noted", ticket_id=ticket["ticket_id"])
+            return [FollowupAction("action_explain_next_steps")]
         events: List[EventType] = [SlotSet(name, value) for name, value in facts_not_yet_given(new, tracker).items()]
         events.append(SlotSet("added_message", {key: tracker.latest_message.get(key) for key in
                                                 ("text", "intent", "intent_ranking", "entities", "complaint_category")}))

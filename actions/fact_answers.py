@@ -16,7 +16,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import context
 from actions.answers import (
-    NO, YES, content_words, day_of_month_correction, option_named_by, ordinal_pick, says_unavailable, with_day,
+    NO, YES, asks_back, content_words, day_of_month_correction, option_named_by, ordinal_pick, says_unavailable, with_day,
     without_rejected_values, yes_or_no,
 )
 from actions.form_state import (
@@ -29,6 +29,9 @@ from actions.parsing import (
 from actions.understanding import category_ranking, understanding_settings
 from bot.tickets.model import FACT_UNAVAILABLE
 
+# Intents a free-text product answer never has: what the customer asked or said instead.
+_NOT_A_PRODUCT = {"new_complaint", "check_status", "ask_next_steps", "goodbye", "thank", "cancel_callback",
+                  "request_callback", "greet", "bot_challenge"}
 # A question is asked at most this often; then the flow goes on without the answer
 # (marked unavailable) and the customer is reminded a person is there.
 MAX_ASKS = 2
@@ -167,6 +170,10 @@ class FactAnswers:
         # "yes", "ok", "no" answer something else (found in the role-play: read back as
         # "product: yes"); a product is asked for again, in words.
         if yes_or_no(text) is not None and not parse_product(text):
+            return await self._not_read("product", "utter_invalid_product", dispatcher, tracker)
+        if not parse_product(text) and (asks_back(text) or text.rstrip().endswith("?") or intent_of(tracker) in _NOT_A_PRODUCT):
+            # "whats my reference number?", "It's a new problem" (found in the role-play: each
+            # was stored as the product and read back): a question or a request is no product.
             return await self._not_read("product", "utter_invalid_product", dispatcher, tracker)
         product = parse_product(text) or clean_free_text(text)
         if not product:

@@ -911,3 +911,41 @@ async def test_an_acceptance_in_the_customers_words_is_taken(store, dispatcher, 
     tracker = make_tracker(text, "nlu_fallback", slots, requested_slot="explanation_response")
     result = await ValidateComplaintForm().validate_explanation_response(None, dispatcher, tracker, domain)
     assert (result.get("explanation_response") == "accepted") is accepted
+
+
+@pytest.mark.parametrize("text, intent", [("whats my reference number?", "check_status"), ("It's a new problem", "new_complaint"),
+                                          ("why do you need that", "out_of_scope")])
+async def test_a_question_or_a_request_at_the_product_question_is_no_product(store, dispatcher, domain, text, intent):
+    """Found in the role-play: "whats my reference number?" was read back as the product."""
+    tracker = make_tracker(text, intent, {"category": "product_quality"}, requested_slot="product")
+    result = await ValidateComplaintForm().validate_product(text, dispatcher, tracker, domain)
+    assert result["product"] is None and responses(dispatcher) == ["utter_invalid_product"]
+
+
+async def test_a_product_named_at_the_product_question_is_taken(store, dispatcher, domain):
+    tracker = make_tracker("I told you, a sound bar. Sony.", "inform", {"category": "product_quality"}, requested_slot="product")
+    result = await ValidateComplaintForm().validate_product(None, dispatcher, tracker, domain)
+    assert result["product"] == "sound bar"
+
+
+async def test_a_question_after_the_record_is_answered_from_the_ticket_and_noted(store, dispatcher, domain):
+    """Found in the role-play: "will it be a letter in the post?" and "so will you pay the £60
+    or not" got only "I've added that to your complaint"."""
+    start = make_tracker("my washing machine repair has taken 5 weeks", "complain_repair_warranty", parse=sure("repair_warranty"))
+    opened = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), start, domain))
+    tracker = make_tracker("will it be a letter in the post? she doesn't use email", "complain_other",
+                           {**opened, "complaint_recorded": True}, parse=sure("other"))
+    events = await ActionAddToComplaint().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_question_noted"] and events[-1] == {"event": "followup", "name": "action_explain_next_steps", "timestamp": None}
+    history = (await store.find(conversation_id="conv-1"))[0]["history"]
+    assert history[-1]["action"] == "added_by_customer" and "letter" in history[-1]["note"]
+
+
+async def test_a_new_complaint_put_as_a_question_after_the_record_is_still_offered_as_new(store, dispatcher, domain):
+    start = make_tracker("my washing machine repair has taken 5 weeks", "complain_repair_warranty", parse=sure("repair_warranty"))
+    opened = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), start, domain))
+    tracker = make_tracker("and why was I charged twice for the callout?", "complain_billing",
+                           {**opened, "complaint_recorded": True}, parse=sure("billing"))
+    await ActionAddToComplaint().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_added_to_complaint"]
+    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/new_complaint", "/goodbye"]
