@@ -109,10 +109,15 @@ _AFTER_CUES = re.compile(
 )
 # ... and contacts with us, whose date never does ("I called yesterday").
 _CONTACT_CUES = re.compile(r"(?i)\b(?:called|rang|phoned|e-?mailed|contacted|complained|reported|chased|spoke|wrote|messaged)\b")
+# ... nor what someone did to the customer: "on Thursday 3 December he swore at my mother"
+# (found in the role-play: recorded as the purchase date, and the incident's day lost).
+_INCIDENT_CUES = re.compile(
+    r"(?i)\b(?:swore|sworn|shouted|yelled|screamed|hung\s+up|laughed|insulted|mocked|lied|argued|threatened"
+    r"|(?:was|were)\s+(?:rude|abusive|aggressive|dismissive))\b")
 _CUES = (("purchase", _PURCHASE_CUES), ("event", _EVENT_CUES), ("delivery", _DELIVERY_CUES), ("after", _AFTER_CUES),
-         ("contact", _CONTACT_CUES))
+         ("contact", _CONTACT_CUES), ("incident", _INCIDENT_CUES))
 # Ties whose date is never the purchase date, even when no purchase is dated.
-_NEVER_PURCHASE = ("contact", "after", "delivery")
+_NEVER_PURCHASE = ("contact", "after", "delivery", "incident")
 # A date belongs to the clause it is in: "bought on X, returned it on Y".
 _CLAUSE = re.compile(r"(?i)[.;!?\n,]|\b(?:and|but|then|so|which|while|although|though)\b")
 
@@ -291,7 +296,7 @@ def _found(view: str, today: date) -> List[Tuple[date, Tuple[int, int]]]:
 def _cue(view: str, span: Tuple[int, int], others: List[Tuple[int, int]]) -> Optional[Tuple[str, str]]:
     """(kind, the cue's words) of the event named next to the date in its clause, the one
     before it first ("bought it on X"). kind is a _CUES name: 'purchase', 'event' (charged),
-    'delivery', 'after' (returned, reduced, broke ...) or 'contact'. None: no event named."""
+    'delivery', 'after' (returned, reduced, broke ...), 'contact' or 'incident' (swore, hung up). None: no event named."""
     start = max([m.end() for m in _CLAUSE.finditer(view, 0, span[0])] + [e for _, e in others if e <= span[0]] + [0])
     follows = [m.start() for m in _CLAUSE.finditer(view, span[1])] + [s for s, _ in others if s >= span[1]] + [len(view)]
     end = min(follows)

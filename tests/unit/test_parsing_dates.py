@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from actions.parsing import AMBIGUOUS, NONE, ONE, parse_date, read_dates
+from actions.parsing import AMBIGUOUS, NONE, ONE, dated_events, parse_date, read_dates
 
 TODAY = date(2026, 11, 22)  # a Sunday
 
@@ -243,3 +243,16 @@ def test_the_days_tied_to_what_happened_besides_buying(text, expected):
     from actions.parsing import dated_events
 
     assert dated_events(text, TODAY) == expected
+
+
+@pytest.mark.parametrize("text, event", [
+    ("On Thursday 3 December he swore at my elderly mother", ("2026-12-03", "swore")),
+    ("the driver was rude to me on 2 December", ("2026-12-02", "was rude")),
+    ("your agent hung up on me on the 4th", ("2026-12-04", "hung up")),
+])
+def test_the_day_of_what_staff_did_is_no_purchase_date_but_is_kept(text, event):
+    """Found in the role-play: the day a driver swore at a customer's mother was recorded as
+    the day she bought, and the incident's own day was lost."""
+    today = date(2026, 12, 7)
+    assert read_dates(text, today).value is None
+    assert dated_events(text, today) == [event]
