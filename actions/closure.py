@@ -186,8 +186,8 @@ async def _correct_recorded_facts(dispatcher: CollectingDispatcher, tracker: Tra
                                   corrected: Dict[str, Any]) -> List[EventType]:
     """A recorded fact corrected after the record (found in the role-play: "wait, 2 days ago?
     no I bought it 5 June 2024" was answered "Goodbye"). The ticket takes the new value and
-    says what it was; what was said about the policy rested on the old one, so the customer
-    is told plainly that a colleague checks it, never that the decision changed here
+    says what it was. A corrected date may change the policy that was stated: the customer is
+    told plainly that a colleague checks the decision, never that it changed here
     (docs/design.md#precise-facts)."""
     events: List[EventType] = [SlotSet(name, value) for name, value in corrected.items()]
     changes = []
@@ -199,8 +199,14 @@ async def _correct_recorded_facts(dispatcher: CollectingDispatcher, tracker: Tra
                            f"(not {_in_words(name, old, currency)})")
             record(ticket, Actor.CUSTOMER, HistoryAction.FACT_CORRECTED, f"{name}: {old} -> {corrected[name]}", at=context.now())
     await ticketing.save(ticketing.sync_ticket(ticket, with_slots(tracker, events)))
-    dispatcher.utter_message(response="utter_fact_corrected", ticket_id=ticket["ticket_id"], changes="; ".join(changes),
-                             buttons=context.catalog().buttons("fact_corrected"))
+    buttons = context.catalog().buttons("fact_corrected")
+    if "purchase_date" in corrected:
+        # The date chose the policy (a return period, a warranty): the decision is checked.
+        dispatcher.utter_message(response="utter_fact_corrected", ticket_id=ticket["ticket_id"], changes="; ".join(changes))
+        dispatcher.utter_message(response="utter_decision_rechecked", buttons=buttons)
+    else:
+        dispatcher.utter_message(response="utter_fact_corrected", ticket_id=ticket["ticket_id"], changes="; ".join(changes),
+                                 buttons=buttons)
     return events
 
 

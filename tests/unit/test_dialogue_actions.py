@@ -869,7 +869,9 @@ async def test_a_fact_corrected_after_the_record_changes_the_ticket_and_says_a_c
     dispatcher = CollectingDispatcher()
     events = await ActionSayGoodbye().run(dispatcher, make_tracker(text, "deny", slots), domain)
     assert slot_events(events)[fact] == expected
-    assert responses(dispatcher) == ["utter_fact_corrected"] and said in dispatcher.messages[0]["changes"]
+    expected_responses = ["utter_fact_corrected"] + (["utter_decision_rechecked"] if fact == "purchase_date" else [])
+    assert responses(dispatcher) == expected_responses and said in dispatcher.messages[0]["changes"]
+    assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == ["/request_human", "/goodbye"]
     ticket = (await store.find(conversation_id="conv-1"))[0]
     assert ticket["facts"][fact] == expected and ticket["history"][-1]["action"] == "fact_corrected"
 
