@@ -951,3 +951,15 @@ async def test_a_new_complaint_put_as_a_question_after_the_record_is_still_offer
     await ActionAddToComplaint().run(dispatcher, tracker, domain)
     assert responses(dispatcher) == ["utter_added_to_complaint"]
     assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/new_complaint", "/goodbye"]
+
+
+async def test_a_question_at_the_remedies_that_names_no_category_is_no_new_complaint(store, dispatcher, domain):
+    """Found in the role-play: "Can I just drop it at the Bristol store instead of a collection?"
+    at the remedies re-asked which category the complaint was."""
+    slots = {"category": "product_quality", "sub_reason": "faulty", "facts_confirmed": True, "purchase_date": "2026-10-29",
+             "product": "blender", "customer_demand": "my blender is broken"}
+    text = "Can I just drop it at the Bristol store instead of a collection?"
+    tracker = make_tracker(text, "complain_refund_return", slots, requested_slot="remedy_choice",
+                           parse=unsure("refund_return", "staff_conduct", "delivery"))
+    result = await ValidateComplaintForm().validate_remedy_choice(None, dispatcher, tracker, domain)
+    assert result == {"remedy_choice": None} and responses(dispatcher) == ["utter_please_choose_remedy"]
