@@ -54,6 +54,16 @@ def yes_or_no(text: str, intent: Optional[str] = None) -> Optional[str]:
     return None
 
 
+# "ok but ...", "fine, however ...": a yes that goes on to object is not one.
+_OBJECTION_AFTER = re.compile(r"(?i)\b(?:but|however|although|though|except)\b")
+
+
+def yes_then_more(text: str) -> bool:
+    """The reply's first clause is a yes and nothing after it objects ("ya. sent it back 3
+    wks ago", "yes. and is the other one logged too?"), so the yes stands."""
+    return first_words_answer(text) == YES and not _OBJECTION_AFTER.search(text or "")
+
+
 def first_words_answer(text: str) -> Optional[str]:
     """YES or NO when the reply's first clause is one ("Not really. It's been three weeks",
     "no - that doesn't work for me"), whatever follows; else None."""

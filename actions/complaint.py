@@ -4,7 +4,6 @@ questions are asked in actions/questions.py; the close in actions/closure.py."""
 from __future__ import annotations
 
 import copy
-import re
 from datetime import timedelta
 from typing import Any, Dict, List, Optional, Text
 
@@ -16,7 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions import context, ticketing
 from actions.answers import (
     NO, YES, asks_back, disagrees, first_words_answer, is_question, match_option, match_window, ordinal_pick, says_unavailable, undecided,
-    yes_or_no,
+    yes_or_no, yes_then_more,
 )
 from actions.form_state import (
     AFFIRM, DENY, FACT_SLOTS, FORM_SLOTS, facts_not_yet_given, intent_of, policy_known, policy_variant, text_of, with_slots, words_of,
@@ -29,10 +28,6 @@ from actions.parsing import extract_facts, parse_phone
 from actions.signals import message_emotion, overall_emotion, privacy_request, risk_flags
 from actions.understanding import FACTS_INTENT, NEW_COMPLAINT, CategoryDecision, category_ranking, complaint_outweighs_intent, decide_category, started_by_rule
 from bot.tickets.model import FACT_UNAVAILABLE, Actor, CallbackState, HistoryAction, RiskFlag, Status, iso, issue_key, record
-
-
-# "ok but ...", "fine, however ...": an acceptance that goes on to object is not one.
-_HAS_BUT = re.compile(r"(?i)\b(?:but|however|although|though|except)\b")
 
 
 def decision_of(tracker: Tracker, cat) -> CategoryDecision:
@@ -369,7 +364,7 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
     async def validate_explanation_response(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         intent, text = intent_of(tracker), text_of(tracker)
         answer = yes_or_no(text, intent if intent in AFFIRM | DENY else None)
-        if answer == YES or intent == "thank" or (first_words_answer(text) == YES and not _HAS_BUT.search(text) and not disagrees(text)):
+        if answer == YES or intent == "thank" or (yes_then_more(text) and not disagrees(text)):
             # "That's OK. Thank you, goodbye." (found in the role-play: "I didn't catch your choice").
             return {"explanation_response": "accepted"}
         resituated = self._sub_reason_corrected(tracker)

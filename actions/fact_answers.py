@@ -17,7 +17,7 @@ from rasa_sdk.types import DomainDict
 from actions import context
 from actions.answers import (
     NO, YES, asks_back, content_words, day_of_month_correction, option_named_by, ordinal_pick, says_unavailable, with_day,
-    without_rejected_values, yes_or_no,
+    disagrees, without_rejected_values, yes_or_no, yes_then_more,
 )
 from actions.form_state import (
     AFFIRM, DENY, FACT_SLOTS, TOPIC, correctable_details, facts_not_yet_given, intent_of, text_of, words_of,
@@ -217,6 +217,10 @@ class FactAnswers:
             # A fact written in the reply that could not be read as one value ("£398 or £389?"):
             # that fact is asked again; a fact correction never re-classifies the complaint.
             return self._to_correct(given[0], tracker)
+        if yes_then_more(text) and not disagrees(text):
+            # "ya. sent it back 3 wks ago. no money yet" (found in the role-play: "Sorry, was
+            # that a yes or a no?"): the yes stands; what follows tells, it corrects nothing.
+            return {"facts_confirmed": True, "facts_disputed": False, "fact_to_correct": None}
         recategorised = await self._recategorised(tracker)
         if recategorised is not None:
             # "No, it's about the charge": the category changes, the policy will be chosen again.

@@ -67,7 +67,10 @@ class ActionHandleFallback(Action):
             # "no thanks, that's all" to "anything else?" asked after any answer (a status, a
             # callback declined, something added), not only after the record: a goodbye.
             dispatcher.utter_message(response="utter_goodbye")
-            return []
+            # Predicted by the dialogue fallback, the turn is forgotten for prediction as below,
+            # or the fallback runs again and adds "I didn't understand" to the goodbye (found
+            # in the role-play).
+            return [] if _not_understood(tracker) else [UserUtteranceReverted()]
         cat = context.catalog()
         count = consecutive_fallbacks(tracker.events) + 1
         limit = cat.data.get("handoff", {}).get("max_consecutive_fallbacks", 3)
@@ -76,11 +79,16 @@ class ActionHandleFallback(Action):
             return await hand_off(dispatcher, tracker, f"assistant could not understand {count} messages in a row")
         kind = bad_input_kind(text)
         dispatcher.utter_message(response=f"utter_fallback_{kind}")
-        if tracker.latest_message.get("intent", {}).get("name") != "nlu_fallback":
+        if not _not_understood(tracker):
             # Predicted by the dialogue fallback (an intent no rule expects here): forget
             # the turn for prediction, or the same fallback would be predicted again.
             return [UserUtteranceReverted()]
         return []
+
+
+def _not_understood(tracker: Tracker) -> bool:
+    """The NLU's own fallback, not the dialogue's (an intent no rule expects here)."""
+    return tracker.latest_message.get("intent", {}).get("name") == "nlu_fallback"
 
 
 _NOTHING_ELSE = re.compile(r"(?i)\b(?:that'?s (?:all|it|everything)|nothing (?:else|more)|all good|no more|i'?m (?:good|done|fine)"

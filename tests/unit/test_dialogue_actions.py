@@ -434,8 +434,11 @@ async def test_no_to_anything_else_is_a_goodbye_whatever_asked_it(store, dispatc
     # "anything else?" also ends a status answer or a callback declined, where no rule knows
     # the "no": it reaches the fallback, which must not answer "I didn't understand".
     tracker = make_tracker(text, intent, {"ticket_id": "C-20261201-0001"}, events=[ANYTHING_ELSE])
-    await ActionHandleFallback().run(dispatcher, tracker, domain)
+    events = await ActionHandleFallback().run(dispatcher, tracker, domain)
     assert responses(dispatcher) == ["utter_goodbye"]
+    # Found in the role-play: the dialogue's fallback, not reverted, ran again and added
+    # "I didn't understand" to the goodbye.
+    assert [e["event"] for e in events] == ([] if intent == "nlu_fallback" else ["rewind"])
 
 
 async def test_no_is_still_not_understood_when_nothing_was_asked(store, dispatcher, domain):
@@ -963,3 +966,14 @@ async def test_a_question_at_the_remedies_that_names_no_category_is_no_new_compl
                            parse=unsure("refund_return", "staff_conduct", "delivery"))
     result = await ValidateComplaintForm().validate_remedy_choice(None, dispatcher, tracker, domain)
     assert result == {"remedy_choice": None} and responses(dispatcher) == ["utter_please_choose_remedy"]
+
+
+@pytest.mark.parametrize("text, confirmed", [("ya. sent it back 3 wks ago. no money yet", True),
+                                             ("yes. and is the other one logged too?", True),
+                                             ("yes but what about the late delivery? thats a complaint too", None)])
+async def test_a_yes_at_the_read_back_that_goes_on_telling_is_a_yes(store, dispatcher, domain, text, confirmed):
+    """Found in the role-play: each got "Sorry, was that a yes or a no?"."""
+    slots = {"category": "refund_return", "sub_reason": "not_received", "order_id": "ORD-4400918", "customer_demand": "no refund yet"}
+    tracker = make_tracker(text, "complain_refund_return", slots, requested_slot="facts_confirmed", parse=sure("refund_return"))
+    result = await ValidateComplaintForm().validate_facts_confirmed(None, dispatcher, tracker, domain)
+    assert result.get("facts_confirmed") is confirmed
