@@ -37,6 +37,8 @@ _NOT_A_PRODUCT = {"new_complaint", "check_status", "ask_next_steps", "goodbye", 
 MAX_ASKS = 2
 
 
+# Pounds and pence written as a number alone ("129.99"), never a date such as 12.11.2026.
+_PENCE = re.compile(r"(?<![\d.,/])\d{1,6}\.\d{2}(?![\d.])")
 # A reply to the read-back that begins by disputing it: "no - ...", "not quite, ...", "wrong, ...".
 _DISPUTE = re.compile(r"(?i)^\W*(?:no|nope|nah|not (?:quite|really|right|correct)|wrong|that'?s (?:wrong|not right)|incorrect)\b")
 
@@ -192,6 +194,12 @@ class FactAnswers:
         # role-play: two amounts, so none was, and the "£" re-classified it as a price complaint).
         text = without_rejected_values(text)
         found = extract_facts(text, cat, today, answering=True)
+        if "amount" not in found and _PENCE.search(text):
+            # "you havent put the price i paid. 129.99" (found in the role-play): pounds and
+            # pence alone are an amount, here where a fact is being corrected or added.
+            money = read_amounts(text, answering=True).value
+            if money is not None:
+                found.update(amount=money.amount, amount_currency=money.currency)
         day = day_of_month_correction(text)
         current = tracker.get_slot("purchase_date")
         if day and current and current != FACT_UNAVAILABLE:

@@ -977,3 +977,11 @@ async def test_a_yes_at_the_read_back_that_goes_on_telling_is_a_yes(store, dispa
     tracker = make_tracker(text, "complain_refund_return", slots, requested_slot="facts_confirmed", parse=sure("refund_return"))
     result = await ValidateComplaintForm().validate_facts_confirmed(None, dispatcher, tracker, domain)
     assert result.get("facts_confirmed") is confirmed
+
+
+async def test_pounds_and_pence_alone_at_the_read_back_are_the_amount(store, dispatcher, domain):
+    """Found in the role-play: "you havent put the price i paid. 129.99" got "was that a yes or a no?"."""
+    slots = {"category": "price", "sub_reason": "price_drop", "order_id": "ORD-4400918", "customer_demand": "the price dropped"}
+    tracker = make_tracker("you havent put the price i paid. 129.99", "inform", slots, requested_slot="facts_confirmed")
+    result = await ValidateComplaintForm().validate_facts_confirmed(None, dispatcher, tracker, domain)
+    assert result["amount"] == 129.99 and result["facts_confirmed"] is None
