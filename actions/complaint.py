@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import context, ticketing
 from actions.answers import (
-    NO, YES, asks_back, disagrees, first_words_answer, is_question, match_option, match_window, ordinal_pick, says_unavailable, undecided,
+    NO, YES, asks_back, content_words, disagrees, first_words_answer, is_question, match_option, match_window, ordinal_pick, says_unavailable, undecided,
     yes_or_no, yes_then_more,
 )
 from actions.form_state import (
@@ -338,12 +338,27 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
             # "sorry but i don't think that's right ...", "no. i disagree with this": an
             # objection to the decision (found in the role-play: it was asked to pick again).
             return {"remedy_choice": none, "explanation_response": "rejected"}
+        if not text.startswith("/") and not asks_back(text) and self._asks_for_another_remedy(text, options):
+            # "Repairing a kettle seems rather silly. Could I not simply have a new one?": a
+            # remedy this policy doesn't offer is asked for instead, which disagrees with the
+            # decision (found in the role-play: "Sorry, I didn't catch which one you'd like").
+            return {"remedy_choice": none, "explanation_response": "rejected"}
         recategorised = await self._recategorised(tracker)
         if recategorised is not None:
             return recategorised
         dispatcher.utter_message(response="utter_please_choose_remedy",
                                  options=", ".join(o["label"] for o in options))
         return {"remedy_choice": None}
+
+    @staticmethod
+    def _asks_for_another_remedy(text: str, offered: List[Dict[str, str]]) -> bool:
+        """The reply names the catalog's remedies best (a tie names each) and none of them is
+        among those offered ("could I not simply have a new one?" at a repair)."""
+        said = content_words(text)
+        scores = {rid: len(said & content_words(" ".join([spec.get("label", ""), spec.get("speakable", ""), rid.replace("_", " ")])))
+                  for rid, spec in context.catalog().remedies.items()}
+        best = max(scores.values(), default=0)
+        return best > 0 and not {rid for rid, score in scores.items() if score == best} & {o["id"] for o in offered}
 
     @staticmethod
     def _sub_reason_corrected(tracker: Tracker) -> Optional[Dict[Text, Any]]:

@@ -985,3 +985,18 @@ async def test_pounds_and_pence_alone_at_the_read_back_are_the_amount(store, dis
     tracker = make_tracker("you havent put the price i paid. 129.99", "inform", slots, requested_slot="facts_confirmed")
     result = await ValidateComplaintForm().validate_facts_confirmed(None, dispatcher, tracker, domain)
     assert result["amount"] == 129.99 and result["facts_confirmed"] is None
+
+
+@pytest.mark.parametrize("text, rejected", [
+    ("Repairing a kettle seems rather silly. It only cost twenty four pounds ninety nine. Could I not simply have a new one?", True),
+    ("how much would a voucher be?", False),
+    ("free repair please", False),
+])
+async def test_asking_for_a_remedy_not_offered_disagrees_with_the_decision(store, dispatcher, domain, text, rejected):
+    """Found in the role-play: a customer offered a repair who asked for a new one instead got
+    "Sorry, I didn't catch which one you'd like"."""
+    slots = {"category": "product_quality", "sub_reason": "faulty", "facts_confirmed": True, "product": "kettle",
+             "purchase_date": "2026-06-01", "customer_demand": "my kettle stopped working"}
+    tracker = make_tracker(text, "inform", slots, requested_slot="remedy_choice")
+    result = await ValidateComplaintForm().validate_remedy_choice(None, dispatcher, tracker, domain)
+    assert (result.get("explanation_response") == "rejected") is rejected
