@@ -110,7 +110,7 @@ def _words(text: str) -> List[str]:
 
 _WH_START = re.compile(r"^(?:how|what|whats|what's|why|when|where|which|who|if)\b")
 _QUESTION_START = re.compile(rf"{_WH_START.pattern}|^(?:is|are|does|do|will|would|should)\b")
-_REFUSAL = re.compile(r"\b(?:not|no|don'?t|didn'?t|doesn'?t|won'?t|wouldn'?t|never|neither|nor|instead|rather than"
+_REFUSAL = re.compile(r"\b(?:not|no|don'?t|didn'?t|doesn'?t|won'?t|wouldn'?t|wasn'?t|weren'?t|isn'?t|aren'?t|never|neither|nor|instead|rather than"
                       r"|pointless|meaningless|useless|rubbish|insult|insulting|joke|pathetic|derisory|laughable"
                       r"|ridiculous|measly|paltry|disgrace|disgraceful|is that it|is that all|more than that)\b")
 

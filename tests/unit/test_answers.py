@@ -167,3 +167,11 @@ def test_ordinals():
     assert ordinal_pick("the last one", 3) == 2
     assert ordinal_pick("option 3", 3) == 2
     assert ordinal_pick("option 4", 3) is None
+
+
+def test_an_answer_that_says_the_situation_was_not_so_chooses_no_remedy():
+    """Found in role-play round 2: "There wasn't a price drop. I just want my £4.95 delivery fee
+    refunded" was recorded as "a refund of the difference"."""
+    options = [{"id": "refund_difference", "label": "Refund the price difference"},
+               {"id": "voucher_difference", "label": "Voucher for the difference plus 10%"}]
+    assert match_option("There wasn't a price drop. I just want my £4.95 delivery fee refunded", options) is None

@@ -262,6 +262,10 @@ def test_a_word_used_but_not_defined_fails_at_start_up():
     ("No thanks. I'll maybe want a person later but let's finish this first", "deny"),
     ("maybe later I'll want to speak to someone, first tell me about the refund", "inform"),
     ("no need to put me through to anyone, just tell me when the engineer comes", "inform"),
+    # role-play round 2
+    ("Please don't put me through to a person, I haven't got time for a phone call. I just want to log it", "inform"),
+    ("No need for a human, I'm happy doing this with the bot. The glass in my oven door shattered", "complain_product_quality"),
+    ("hold on let me find it, dont transfer me to a person ok, 2 mins", "inform"),
 ])
 def test_a_person_named_only_to_decline_or_put_off_is_no_request(guard, text, after):
     """Found in the role-play: each was handed off, in the middle of choosing a remedy."""
@@ -276,6 +280,8 @@ def test_a_person_named_only_to_decline_or_put_off_is_no_request(guard, text, af
     "I want to speak to a manager, not later, now",
     "I don't want a bot, get me a person",
     "put me through to someone please, I'll explain afterwards",
+    "why don't you just put me through to someone",
+    "don't put me on hold again, put me through to a manager",
 ])
 def test_a_request_now_is_still_a_request(guard, text):
     message = Message({TEXT: text, INTENT: {"name": "request_human", "confidence": 0.97},

@@ -92,6 +92,10 @@ class PersonRequestGuard(GraphComponent):
             # that person outright ("I don't need to speak to a person"): narrower than
             # negated_before, because it overrides the classifier's own request. None: never.
             "declined_before": None,
+            # Regexes (case-insensitive) of declining a person outright, in words no pattern
+            # has ("no need for a human"): with no request in the message, the classifier's
+            # request gives way. None: never.
+            "declines": [],
             # Named pieces ({name: regex}) the regexes above use as {{name}}.
             "words": {},
         }
@@ -112,6 +116,7 @@ class PersonRequestGuard(GraphComponent):
             self._deferred = [compiled(config[key]) if config.get(key) else None for key in ("deferred_after", "deferred_before")]
             declined = config.get("declined_before")
             self._declined_before = compiled(declined) if declined else None
+            self._declines = [compiled(p) for p in config.get("declines") or []]
         except re.error as error:
             raise ValueError(f"PersonRequestGuard: a pattern in config.yml is not a regex: {error}") from error
 
@@ -128,7 +133,9 @@ class PersonRequestGuard(GraphComponent):
         """Names a person only to say no, or not now: "I don't need to speak to a person, can
         I just ...", "I'll maybe want a person later" (every match negated or put off)."""
         matches = [match for pattern in self._patterns for match in pattern.finditer(text)]
-        return bool(self._declined_before and matches) and all(
+        if not matches:
+            return any(pattern.search(text) for pattern in self._declines)
+        return bool(self._declined_before) and all(
             self._declined_before.search(text[:match.start()]) or self._put_off(text, match) for match in matches)
 
     def _put_off(self, text: str, match: re.Match) -> bool:
