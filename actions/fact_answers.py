@@ -145,7 +145,7 @@ class FactAnswers:
         text = text_of(tracker)
         today = context.today(cat)
         bare_day = day_of_month_correction(text)
-        told = month_named(" ".join(_told_before(tracker))) if bare_day and month_named(text) is None else None
+        told = month_named(" ".join(_told_before(tracker)), today) if bare_day and month_named(text, today) is None else None
         if told is not None:
             # "Bought June 2024" ... "the 5th": the day of the month already named, never the
             # latest 5th (found in the role-play: 5 December 2026 for a 2024 purchase, and a

@@ -113,7 +113,7 @@ _CONTACT_CUES = re.compile(r"(?i)\b(?:called|rang|phoned|e-?mailed|contacted|com
 # (found in the role-play: recorded as the purchase date, and the incident's day lost).
 _INCIDENT_CUES = re.compile(
     r"(?i)\b(?:swore|sworn|shouted|yelled|screamed|hung\s+up|laughed|insulted|mocked|lied|argued|threatened"
-    r"|(?:was|were)\s+(?:rude|abusive|aggressive|dismissive))\b")
+    r"|(?:was|were)\s+(?:\w+ly\s+)?(?:rude|abusive|aggressive|dismissive))\b")
 _CUES = (("purchase", _PURCHASE_CUES), ("event", _EVENT_CUES), ("delivery", _DELIVERY_CUES), ("after", _AFTER_CUES),
          ("contact", _CONTACT_CUES), ("incident", _INCIDENT_CUES))
 # Ties whose date is never the purchase date, even when no purchase is dated.
@@ -381,10 +381,10 @@ def date_spans(view: str) -> List[Tuple[int, int]]:
 
 # "bought June 2024", "back in january 2023", "in August": a month named on its own, with its
 # year when one follows. "may" only before a year ("may 2025"): alone it is the verb.
-_MONTH_YEAR = re.compile(rf"(?i)\b{_MONTH}(?![A-Za-z]){_YEAR}?")
+_MONTH_YEAR = re.compile(rf"(?i)\b{_MONTH}(?![A-Za-z])(?:{_YEAR}|\s+(?:of\s+)?(?P<which>last|this)\s+year\b)?")
 
 
-def month_named(text: str) -> Optional[Tuple[int, Optional[int]]]:
+def month_named(text: str, today: date) -> Optional[Tuple[int, Optional[int]]]:
     """(month, year or None) of the one month a message names without its day, or None when
     it names none, more than one, or a full date (which read_dates reads itself)."""
     view = normalise_numbers(text or "")
@@ -392,10 +392,14 @@ def month_named(text: str) -> Optional[Tuple[int, Optional[int]]]:
         return None
     named = set()
     for match in _MONTH_YEAR.finditer(view):
-        raw_year = match.group("year")
-        if match.group("month").lower() == "may" and not raw_year:
+        raw_year, which = match.group("year"), match.group("which")
+        if match.group("month").lower() == "may" and not (raw_year or which):
             continue
-        year = _year(raw_year, 1, 1, date.max) if raw_year else None
+        if which:
+            # "in March last year" (found in the role-play: read as this March)
+            year = today.year - (1 if which.lower() == "last" else 0)
+        else:
+            year = _year(raw_year, 1, 1, date.max) if raw_year else None
         named.add((_MONTHS[match.group("month").lower()[:3]], year))
     return named.pop() if len(named) == 1 else None
 

@@ -805,6 +805,9 @@ async def test_the_callback_times_offered_span_two_days_and_any_bookable_day_nam
     ("Microwave stopped heating. Bought June 2024, order 81234567.", "the 5th", "2024-06-05"),
     ("my tumble dryer has packed in, bought it in january 2023", "17th", "2023-01-17"),
     ("the kettle I got back in August leaks", "it was the 30th", "2026-08-30"),
+    # role-play round 2: "last year" had been this year, and "May last year" no month at all
+    ("a kettle I purchased from your Leeds branch in March last year", "The receipt says the 14th.", "2025-03-14"),
+    ("We bought it in May last year.", "the 3rd", "2025-05-03"),
 ])
 async def test_a_day_alone_is_the_day_of_the_month_already_named(store, dispatcher, domain, before, answer, expected):
     """Found in the role-play: "Bought June 2024" in the complaint, then "the 5th" at the date

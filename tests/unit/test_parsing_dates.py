@@ -248,6 +248,7 @@ def test_the_days_tied_to_what_happened_besides_buying(text, expected):
 @pytest.mark.parametrize("text, event", [
     ("On Thursday 3 December he swore at my elderly mother", ("2026-12-03", "swore")),
     ("the driver was rude to me on 2 December", ("2026-12-02", "was rude")),
+    ("The lad on the till was incredibly rude to me on 2 December", ("2026-12-02", "was incredibly rude")),
     ("your agent hung up on me on the 4th", ("2026-12-04", "hung up")),
 ])
 def test_the_day_of_what_staff_did_is_no_purchase_date_but_is_kept(text, event):
