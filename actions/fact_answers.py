@@ -23,7 +23,7 @@ from actions.form_state import (
     AFFIRM, DENY, FACT_SLOTS, TOPIC, correctable_details, facts_not_yet_given, intent_of, text_of, words_of,
 )
 from actions.parsing import (
-    NONE, clean_free_text, day_in_month, extract_facts, month_named, parse_date, parse_order_id, parse_product, read_amounts,
+    AMBIGUOUS, clean_free_text, day_in_month, extract_facts, month_named, parse_date, parse_order_id, parse_product, read_amounts,
     read_facts,
 )
 from actions.understanding import category_ranking, understanding_settings
@@ -222,7 +222,7 @@ class FactAnswers:
             return {**corrections, "facts_confirmed": None, "facts_disputed": False}
         given = self._fact_forms(text, tracker)
         if given:
-            # A fact written in the reply that could not be read as one value ("£398 or £389?"):
+            # A fact written twice differently in the reply ("£398 or £389?"), so not read:
             # that fact is asked again; a fact correction never re-classifies the complaint.
             return self._to_correct(given[0], tracker)
         if yes_then_more(text) and not disagrees(text):
@@ -266,13 +266,13 @@ class FactAnswers:
 
     @staticmethod
     def _fact_forms(text: str, tracker: Tracker) -> List[str]:
-        """The read-back's facts that this reply writes in their own form (an amount, a date,
-        an order number), whether or not one value could be read from it."""
+        """The facts this reply writes more than one value of (two amounts, two dates, two
+        order numbers), so that none could be read; one value is a correction or a repeat."""
         if text.startswith("/"):
             return []
         cat = context.catalog()
         readings = read_facts(without_rejected_values(text), cat, context.today(cat), answering="order_id")
-        return [name for name in ("order_id", "purchase_date", "amount") if readings[name].status != NONE]
+        return [name for name in ("order_id", "purchase_date", "amount") if readings[name].status == AMBIGUOUS]
 
     @staticmethod
     def _named_detail(text: str, tracker: Tracker) -> Optional[str]:

@@ -1003,3 +1003,14 @@ async def test_asking_for_a_remedy_not_offered_disagrees_with_the_decision(store
     tracker = make_tracker(text, "inform", slots, requested_slot="remedy_choice")
     result = await ValidateComplaintForm().validate_remedy_choice(None, dispatcher, tracker, domain)
     assert (result.get("explanation_response") == "rejected") is rejected
+
+
+@pytest.mark.parametrize("text", ["yes ORD-4400918 is right and so is the date", "correct, bought on 2 October 2026 like I said"])
+async def test_a_fact_repeated_at_the_read_back_is_not_asked_again(store, dispatcher, domain, text):
+    """A fact the reply repeats as read back is no correction: it is never asked for again."""
+    slots = {"category": "product_quality", "sub_reason": "faulty", "product": "dishwasher", "order_id": "ORD-4400918",
+             "purchase_date": "2026-10-02", "customer_demand": "my dishwasher leaks"}
+    tracker = make_tracker(text, "affirm", slots, requested_slot="facts_confirmed")
+    result = await ValidateComplaintForm().validate_facts_confirmed(None, dispatcher, tracker, domain)
+    assert result.get("fact_to_correct") is None and result.get("order_id", "ORD-4400918") == "ORD-4400918"
+    assert result.get("purchase_date", "2026-10-02") == "2026-10-02"
