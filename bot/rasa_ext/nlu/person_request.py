@@ -131,7 +131,8 @@ class PersonRequestGuard(GraphComponent):
 
     def declines_person(self, text: str) -> bool:
         """Names a person only to say no, or not now: "I don't need to speak to a person, can
-        I just ...", "I'll maybe want a person later" (every match negated or put off)."""
+        I just ...", "I'll maybe want a person later" (every match declined or put off), or
+        declines one in words no pattern has ("no need for a human")."""
         matches = [match for pattern in self._patterns for match in pattern.finditer(text)]
         if not matches:
             return any(pattern.search(text) for pattern in self._declines)
