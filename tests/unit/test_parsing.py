@@ -88,6 +88,11 @@ def test_risk_flags_and_style(catalog):
     assert style_hint(["I want this fixed immediately, right now"], signals["style"]) == "assertive"
     assert risk_flags(["the charger caught fire and my son burned his hand"], signals) == ["safety"]
     assert risk_flags(["my laptop keeps overheating and shuts down"], signals) == []  # a fault, not a danger
+    # found in role-play round 2: no safety advice was given for these
+    for danger in ("it smells of burning every time I use it and the plug got hot", "the oven door glass shattered, glass everywhere",
+                   "is it safe to keep using it?"):
+        assert risk_flags([danger], signals) == ["safety"], danger
+    assert risk_flags(["my phone screen cracked when I dropped it"], signals) == []
     assert style_hint(["sorry to bother you, if possible could you check my order"], signals["style"]) == "reserved"
 
 
