@@ -21,9 +21,9 @@ from actions.parsing.text import clean_free_text, describes_problem, ordinal_cho
 
 __all__ = [
     "AMBIGUOUS", "NONE", "ONE", "FactSpec", "Money", "Reading", "clean_free_text", "dated_events", "day_in_month",
-    "describes_problem",
-    "extract_facts", "month_named", "ordinal_choice", "parse_amount", "parse_date", "parse_email", "parse_order_id", "parse_phone",
-    "parse_product", "parse_ticket_ref", "read_amounts", "read_dates", "read_facts", "read_order_ids", "ticket_pattern",
+    "describes_problem", "extract_facts", "month_named", "ordinal_choice", "parse_amount", "parse_date", "parse_email",
+    "parse_order_id", "parse_phone", "parse_product", "parse_ticket_ref", "read_amounts", "read_dates", "read_facts",
+    "read_order_ids", "ticket_pattern",
 ]
 
 
