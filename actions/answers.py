@@ -165,18 +165,20 @@ def content_words(text: str) -> Set[str]:
     return {w for w in _words(text) if w not in _STOP}
 
 
+def options_named_by(said: Set[str], options: Sequence[Dict[str, str]]) -> Set[str]:
+    """The ids of the options whose label, spoken form or id share the most of these words
+    with them (several when they tie); none when no option shares any."""
+    scores = {option["id"]: len(said & content_words(" ".join(
+        [option.get("label", ""), option.get("speakable", ""), option["id"].replace("_", " ")]))) for option in options}
+    best = max(scores.values(), default=0)
+    return {oid for oid, score in scores.items() if score == best} if best else set()
+
+
 def option_named_by(said: Set[str], options: Sequence[Dict[str, str]]) -> Optional[str]:
     """The id of the one option whose label, spoken form or id shares the most of these
     words with them; None when none shares any, or two share as many."""
-    if not said or not options:
-        return None
-    scores = []
-    for option in options:
-        own = content_words(" ".join([option.get("label", ""), option.get("speakable", ""), option["id"].replace("_", " ")]))
-        scores.append((len(said & own), option["id"]))
-    scores.sort(reverse=True)
-    best, runner_up = scores[0], scores[1] if len(scores) > 1 else (0, None)
-    return best[1] if best[0] and best[0] > runner_up[0] else None
+    named = options_named_by(said, options)
+    return next(iter(named)) if len(named) == 1 else None
 
 
 def match_option(text: str, options: Sequence[Dict[str, str]]) -> Optional[str]:

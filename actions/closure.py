@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Dict, List, Optional, Text
 
-from babel.numbers import format_currency
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -19,9 +18,8 @@ from actions.fact_answers import CORRECTABLE, fact_corrections
 from actions.fallback import opens_here
 from actions.form_state import facts_not_yet_given, policy_known, with_slots
 from actions.parsing import extract_facts, parse_email
-from actions.questions import offer_callback, state_expectations
+from actions.questions import fact_in_words, offer_callback, read_back, state_expectations
 from actions.signals import privacy_request
-from bot.catalog import human_date
 from bot.privacy import mask_secrets
 from bot.speech import speakable_order_id
 from bot.tickets.model import Actor, CallbackState, Channel, HistoryAction, Status, iso, record
@@ -107,6 +105,13 @@ async def _own_ticket(tracker: Tracker, rewrite: bool = False) -> Optional[Dict[
     return ticket
 
 
+async def _open_ticket(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The ticket slot's complaint if this conversation may act on it and it is not settled
+    (resolved or closed): the one a customer's later words may add to or correct."""
+    ticket = await ticketing.owned_ticket(tracker, tracker.get_slot("ticket_id"), rewrite=True)
+    return None if ticket is None or ticket.get("status") in (Status.RESOLVED, Status.CLOSED) else ticket
+
+
 class ActionAddToComplaint(Action):
     """What a customer writes once the complaint is recorded and that reads like a complaint or
     facts ("found the order number, ORD-2290117", "wait, I want it back on my card", "you
@@ -120,8 +125,8 @@ class ActionAddToComplaint(Action):
         return "action_add_to_complaint"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        ticket = await ticketing.owned_ticket(tracker, tracker.get_slot("ticket_id"), rewrite=True)
-        if ticket is None or ticket.get("status") in (Status.RESOLVED, Status.CLOSED):
+        ticket = await _open_ticket(tracker)
+        if ticket is None:
             # Nothing of this conversation's to add to, or its complaint is settled: what the
             # customer writes now is a complaint like any other.
             return [SlotSet("complaint_recorded", False), FollowupAction("action_start_complaint")]
@@ -169,19 +174,6 @@ class ActionAddToComplaint(Action):
         return events
 
 
-# How a corrected fact is read back to the customer, as in the read-back itself.
-_READ_BACK_AS = {"order_id": "order", "purchase_date": "bought on", "amount": "amount"}
-
-
-def _in_words(name: str, value: Any, currency: Optional[str]) -> str:
-    cat = context.catalog()
-    if name == "purchase_date":
-        return human_date(value)
-    if name == "amount":
-        return format_currency(value, currency or cat.currency, locale=cat.locale)
-    return str(value)
-
-
 async def _correct_recorded_facts(dispatcher: CollectingDispatcher, tracker: Tracker, ticket: Dict[str, Any],
                                   corrected: Dict[str, Any]) -> List[EventType]:
     """A recorded fact corrected after the record (found in the role-play: "wait, 2 days ago?
@@ -195,8 +187,8 @@ async def _correct_recorded_facts(dispatcher: CollectingDispatcher, tracker: Tra
         if name in corrected:
             old = tracker.get_slot(name)
             currency = tracker.get_slot("amount_currency")
-            changes.append(f"{_READ_BACK_AS[name]} {_in_words(name, corrected[name], corrected.get('amount_currency'))} "
-                           f"(not {_in_words(name, old, currency)})")
+            changes.append(f"{read_back(name, corrected[name], corrected.get('amount_currency'))} "
+                           f"(not {fact_in_words(name, old, currency)})")
             record(ticket, Actor.CUSTOMER, HistoryAction.FACT_CORRECTED, f"{name}: {old} -> {corrected[name]}", at=context.now())
     await ticketing.save(ticketing.sync_ticket(ticket, with_slots(tracker, events)))
     buttons = context.catalog().buttons("fact_corrected")
@@ -222,8 +214,8 @@ class ActionSayGoodbye(Action):
         text = tracker.latest_message.get("text") or ""
         corrected = fact_corrections(text, tracker)
         if corrected:
-            ticket = await ticketing.owned_ticket(tracker, tracker.get_slot("ticket_id"), rewrite=True)
-            if ticket is not None and ticket.get("status") not in (Status.RESOLVED, Status.CLOSED):
+            ticket = await _open_ticket(tracker)
+            if ticket is not None:
                 return await _correct_recorded_facts(dispatcher, tracker, ticket, corrected)
         dispatcher.utter_message(response="utter_goodbye")
         return []

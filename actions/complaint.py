@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import context, ticketing
 from actions.answers import (
-    NO, YES, asks_back, content_words, disagrees, first_words_answer, is_question, match_option, match_window, ordinal_pick, says_unavailable, undecided,
+    NO, YES, asks_back, content_words, disagrees, first_words_answer, is_question, match_option, options_named_by, match_window, ordinal_pick, says_unavailable, undecided,
     yes_or_no, yes_then_more,
 )
 from actions.form_state import (
@@ -354,11 +354,9 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
     def _asks_for_another_remedy(text: str, offered: List[Dict[str, str]]) -> bool:
         """The reply names the catalog's remedies best (a tie names each) and none of them is
         among those offered ("could I not simply have a new one?" at a repair)."""
-        said = content_words(text)
-        scores = {rid: len(said & content_words(" ".join([spec.get("label", ""), spec.get("speakable", ""), rid.replace("_", " ")])))
-                  for rid, spec in context.catalog().remedies.items()}
-        best = max(scores.values(), default=0)
-        return best > 0 and not {rid for rid, score in scores.items() if score == best} & {o["id"] for o in offered}
+        every = [{"id": rid, **spec} for rid, spec in context.catalog().remedies.items()]
+        named = options_named_by(content_words(text), every)
+        return bool(named) and not named & {o["id"] for o in offered}
 
     @staticmethod
     def _sub_reason_corrected(tracker: Tracker) -> Optional[Dict[Text, Any]]:

@@ -3,7 +3,7 @@ wrong, the honest statement of policy with the remedies, the second-explanation 
 and the callback windows. Buttons carry payloads; typed answers are read by the form."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from babel.numbers import format_currency
 from rasa_sdk import Action, Tracker
@@ -35,18 +35,17 @@ class ActionAskFactsConfirmed(Action):
         about = cat.category(tracker.get_slot("category"))["in_plain_words"]
         written, spoken = [f"about: {about}"], [f"about {about}"]
         if facts["order_id"]:
-            written.append(f"order {facts['order_id']}")
+            written.append(read_back("order_id", facts["order_id"]))
             spoken.append(f"order {speakable_order_id(facts['order_id'])}")
         elif "order_id" in missing:
             written.append("no order number")
             spoken.append("no order number")
         if facts["purchase_date"]:
-            written.append(f"bought on {human_date(facts['purchase_date'])}")
+            written.append(read_back("purchase_date", facts["purchase_date"]))
             spoken.append(f"bought on {speakable_date(facts['purchase_date'])}")
         if facts["amount"] is not None:
-            money = format_currency(facts["amount"], facts["currency"], locale=cat.locale)
-            written.append(f"amount {money}")
-            spoken.append(f"amount {money}")
+            written.append(read_back("amount", facts["amount"], facts["currency"]))
+            spoken.append(read_back("amount", facts["amount"], facts["currency"]))
         if facts["product"]:
             written.append(f"product: {facts['product']}")
             spoken.append(f"product: {facts['product']}")
@@ -57,6 +56,25 @@ class ActionAskFactsConfirmed(Action):
             buttons=cat.buttons("facts_confirmed"),
         )
         return []
+
+
+# How the read-back writes each key fact: "order ORD-4400918", "bought on 3 March 2023", "amount £49.99".
+_READ_BACK_AS = {"order_id": "order", "purchase_date": "bought on", "amount": "amount"}
+
+
+def fact_in_words(name: str, value: Any, currency: Optional[str] = None) -> str:
+    """A key fact's value as the read-back writes it (an amount in its currency, the
+    catalog's when unsaid)."""
+    cat = context.catalog()
+    if name == "purchase_date":
+        return human_date(value)
+    if name == "amount":
+        return format_currency(value, currency or cat.currency, locale=cat.locale)
+    return str(value)
+
+
+def read_back(name: str, value: Any, currency: Optional[str] = None) -> str:
+    return f"{_READ_BACK_AS[name]} {fact_in_words(name, value, currency)}"
 
 
 class _AskFact(Action):

@@ -36,6 +36,11 @@ LOOK_ALIKE_SHARE = 0.5
 WORD = re.compile(r"\{\{(\w+)\}\}")
 
 
+def _demoted(entries: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Ranking entries an override set aside, each left with LOOK_ALIKE_SHARE of its confidence."""
+    return [{**r, "confidence": (r.get("confidence") or 0.0) * LOOK_ALIKE_SHARE} for r in entries]
+
+
 def assemble(pattern: str, words: Mapping[str, str]) -> str:
     """The regex `pattern` with each {{name}} replaced by the piece `words[name]`."""
 
@@ -183,8 +188,7 @@ class PersonRequestGuard(GraphComponent):
         """The request wins. The look-alike stays in the ranking, demoted: left at its own
         confidence (a sure "are you a bot?" at 0.996) it sits within the FallbackClassifier's
         ambiguity threshold of the request, and the request became "not understood"."""
-        demoted = [{**r, "confidence": (r.get("confidence") or 0.0) * LOOK_ALIKE_SHARE}
-                   for r in ranking if r.get("name") != REQUEST_HUMAN]
+        demoted = _demoted([r for r in ranking if r.get("name") != REQUEST_HUMAN])
         self._choose(message, {"name": REQUEST_HUMAN, "confidence": 1.0}, demoted)
 
     @staticmethod
@@ -217,6 +221,4 @@ class PersonRequestGuard(GraphComponent):
     def _as_not_request(self, message: Message, ranking: List[Dict[str, Any]]) -> None:
         rest = [r for r in ranking if r.get("name") != REQUEST_HUMAN]
         if rest:
-            demoted = [{**r, "confidence": (r.get("confidence") or 0.0) * LOOK_ALIKE_SHARE}
-                       for r in ranking if r.get("name") == REQUEST_HUMAN]
-            self._choose(message, rest[0], rest[1:] + demoted)
+            self._choose(message, rest[0], rest[1:] + _demoted([r for r in ranking if r.get("name") == REQUEST_HUMAN]))
