@@ -7,20 +7,25 @@ trained model says, and keeps Rasa's training cache honest:
   value or place, another fingerprint;
 - the SVMs are saved as plain arrays and loaded back with the same answers, and a file that
   would need pickle to load is refused;
-- the importer reads the NLU files once, and gives the same data as Rasa's own importer.
+- the importer reads the NLU files once, and gives the same data as Rasa's own importer; its
+  examples copy cheaply and still copy deeply (a copy changed leaves the original as it was),
+  and keep their fingerprint only while nothing in them changes.
 """
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import pytest
 import scipy.sparse
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer as RasaWhitespaceTokenizer
 from rasa.shared.importers import utils as importer_utils
+from rasa.shared.importers.importer import TrainingDataImporter
 from rasa.shared.importers.rasa import RasaFileImporter as RasaYamlFileImporter
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.rasa_ext.importers import RasaFileImporter
+from bot.rasa_ext.importers import ImportedExample, RasaFileImporter
 from bot.rasa_ext.nlu import pipeline
 from bot.rasa_ext.nlu.featurizers import SparseFeatures
 from bot.rasa_ext.nlu.svm_classifier import CalibratedSVM, TfidfSVMClassifier
@@ -155,3 +160,44 @@ def test_the_tuning_scripts_fit_the_classifier_config_yml_configures(tmp_path):
     assert [s["C"] for s in pipeline.all_settings(TfidfSVMClassifier, config)] == [2, 3]
     with pytest.raises(ValueError, match="2 times"):
         pipeline.settings(TfidfSVMClassifier, config)
+
+
+def example():
+    return ImportedExample.of(Message(data={TEXT: "ORD-5501298 never came", INTENT: "complain_delivery",
+                                            "entities": [{"entity": "order_ref", "value": "ORD-5501298"}]}))
+
+
+def test_an_imported_example_copies_deeply():
+    original = example()
+    twin = copy.deepcopy(original)
+    assert type(twin) is ImportedExample and twin.fingerprint() == original.fingerprint()
+    twin.get("entities")[0]["value"] = "ORD-0000000"
+    twin.output_properties.add("intent")
+    assert original.get("entities")[0]["value"] == "ORD-5501298"
+    assert "intent" not in original.output_properties
+
+
+def test_an_imported_example_keeps_its_fingerprint_only_while_unchanged():
+    message = example()
+    before = message.fingerprint()
+    message.set(INTENT, "complain_delivery")  # what TrainingData does to every example: strip its intent
+    assert message.fingerprint() == before
+    message.set(INTENT, "complain_billing")
+    assert message.fingerprint() != before
+    message.set(INTENT, "complain_delivery")
+    assert message.fingerprint() == before
+    message.set(INTENT, "complain_delivery", add_to_output=True)
+    assert INTENT in message.output_properties
+
+
+def test_the_merged_training_data_is_rasas():
+    def merged(importers):
+        config = {"importers": importers} if importers else {}
+        importer = TrainingDataImporter.load_from_dict(config, "config.yml", "domain.yml",
+                                                       ["data/nlu/facts.yml", "data/nlu/handoff.yml"])
+        return importer.get_nlu_data("en")
+
+    ours, rasas = merged([{"name": "bot.rasa_ext.importers.RasaFileImporter"}]), merged(None)
+    assert {type(m) for m in ours.nlu_examples} == {ImportedExample}
+    assert ours.fingerprint() == rasas.fingerprint()
+    assert len(ours.training_examples) == len(rasas.training_examples)
