@@ -2,8 +2,8 @@
 customers really send.
 
 - Rasa 3.6's classifier crashes on a message without words (empty, whitespace or
-  emoji only): the RegexFeaturizer adds no columns for it, so its feature row is
-  narrower than the ones trained on.
+  emoji only): a featurizer that adds no columns for it (Rasa's RegexFeaturizer, not in
+  this pipeline today) makes its feature row narrower than the ones trained on.
 - A message in another script gets a confident but meaningless English intent.
 Both are routed to nlu_fallback, whose action answers politely for each case.
 `C` (inverse regularisation) is exposed because 5-fold cross-validation on the

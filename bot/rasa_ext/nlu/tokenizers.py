@@ -2,8 +2,8 @@
 
 During `rasa train` every graph node's output is fingerprinted for the training cache, and a
 message's fingerprint covers its tokens. Rasa's Token hashes its text, offsets and data
-(after the RegexFeaturizer, one flag per pattern) from scratch on each call, so the same
-tokens were hashed again after every featurizer: the largest single cost of training from
+(a RegexFeaturizer, when there is one, adds a flag per pattern) from scratch on each call, so
+the same tokens were hashed again after every featurizer: the largest single cost of training from
 scratch (issue 12 keeps it under 60 s on two cores). Here a token is hashed once, in one
 call over the same content (text, offsets, lemma, data), and the value kept until the token
 changes through `set`, the only way Rasa's components change a token. Data that JSON cannot
