@@ -55,6 +55,9 @@ _DAY_ONLY = re.compile(
 )
 # A month's name left once the full dates are read ("in August"); "may" is too often the verb.
 _BARE_MONTH = re.compile(rf"(?i)\b{_MONTH}(?![A-Za-z])")
+# A weekday before a plural names a habit, not a day: "Sunday dinners", "Friday nights", "our
+# Saturday deliveries" (found in the role-play: a purchase date read from "Sunday dinners").
+_HABIT = re.compile(rf"(?i)\b{_WEEKDAY_FULL}\s+(?!(?:this|thus|always|perhaps|towards|afterwards|thanks|cheers|guys|folks)\b)[a-z]{{2,}}[a-rt-z]s\b")
 # Relative days dateparser counts from today. "last year" or "two months ago" name no
 # day, so they can't decide a 30-day return or a 2-year warranty and are asked again.
 _RELATIVE = re.compile(
@@ -316,6 +319,7 @@ def _view(text: str, spec: FactSpec) -> str:
     view = normalise_numbers(text)
     view = blank(view, [s for _, s in ticket_refs(view, spec)])
     view = blank(view, [m.span() for m in spec.order_pattern.finditer(view)])  # order numbers are not dates
+    view = blank(view, [m.span() for m in _HABIT.finditer(view)])
     return re.sub(r"[£$€]\s?\d[\d,]*(?:\.\d+)?", lambda m: " " * len(m.group(0)), view)
 
 

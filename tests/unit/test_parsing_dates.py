@@ -174,6 +174,26 @@ def test_a_delivery_date_is_never_recorded_as_the_purchase_date(text):
     assert parse_date(text, TODAY) is None
 
 
+@pytest.mark.parametrize("text", [
+    "bought it last month and it ruined our Sunday dinners",
+    "we only use the oven for Friday nights in, ordered it last month",
+    "Saturday deliveries never come, I ordered in the summer",
+])
+def test_a_weekday_naming_a_habit_is_no_date(text):
+    # "Sunday dinners" is every Sunday, no day of purchase (found in the role-play).
+    assert read_dates(text, TODAY).status == NONE
+
+
+@pytest.mark.parametrize("text,bought", [
+    ("bought it Sunday morning", "2026-11-15"),
+    ("bought it Saturday as a treat", "2026-11-21"),
+    ("ordered it Tuesday this week", "2026-11-17"),
+    ("bought it Monday thanks for asking", "2026-11-16"),
+])
+def test_a_weekday_before_other_words_is_still_that_day(text, bought):
+    assert parse_date(text, TODAY) == bought
+
+
 def test_the_day_the_money_was_taken_stands_in_for_the_purchase_date():
     assert parse_date("they charged my card on 3 Nov", TODAY) == "2026-11-03"
 
