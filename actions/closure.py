@@ -16,6 +16,7 @@ from actions.answers import YES, asks_back, is_question, yes_or_no
 from actions.complaint import answer_privacy_request, callback_eligible, classified_category
 from actions.fact_answers import CORRECTABLE, fact_corrections
 from actions.fallback import opens_here
+from actions.handoff import hand_off_urgent, urgent_flags
 from actions.form_state import facts_not_yet_given, policy_known, with_slots
 from actions.parsing import extract_facts, parse_email
 from actions.questions import fact_in_words, offer_callback, read_back, state_expectations
@@ -134,6 +135,12 @@ class ActionAddToComplaint(Action):
         text = tracker.latest_message.get("text") or ""
         if privacy_request(text):
             return answer_privacy_request(dispatcher)
+        urgent = urgent_flags(text)
+        if urgent:
+            # "it's started smoking now": on the ticket word for word, then a person at once.
+            record(ticket, Actor.CUSTOMER, HistoryAction.ADDED_BY_CUSTOMER, note=mask_secrets(text)[:ticketing.MAX_TEXT], at=context.now())
+            await ticketing.save(ticketing.sync_ticket(ticket, tracker))
+            return await hand_off_urgent(dispatcher, tracker, urgent)
         corrected = fact_corrections(text, tracker)
         if corrected:
             return await _correct_recorded_facts(dispatcher, tracker, ticket, corrected)
@@ -212,6 +219,8 @@ class ActionSayGoodbye(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         text = tracker.latest_message.get("text") or ""
+        if urgent_flags(text):  # "no thanks, but it's sparking again": a person at once
+            return [FollowupAction("action_add_to_complaint")]
         corrected = fact_corrections(text, tracker)
         if corrected:
             ticket = await _open_ticket(tracker)
@@ -237,7 +246,11 @@ class ActionExplainNextSteps(Action):
         will = next((d["text"] for d in ticket.get("disclosures") or [] if d["policy_id"].endswith(".will")), None)
         status = context.catalog().status_label(ticket["status"], "for_customers")
         dispatcher.utter_message(response="utter_next_steps_status", ticket_id=ticket["ticket_id"], status=status)
-        if will:
+        if will and _decision_being_rechecked(ticket):
+            # The promise rested on a purchase date corrected since: it is not repeated as if it
+            # still stood (found in the role-play), nor is a new one made here.
+            dispatcher.utter_message(response="utter_next_steps_rechecked")
+        elif will:
             dispatcher.utter_message(response="utter_next_steps_promise", statement=will)
         _confirm_remedy(dispatcher, ticket)
         _ask_email_if_promised(dispatcher, ticket)
@@ -255,6 +268,16 @@ class ActionExplainNextSteps(Action):
         return []
 
 
+def _decision_being_rechecked(ticket: Dict[str, Any]) -> bool:
+    """The purchase date was corrected after the record (utter_decision_rechecked), and no
+    colleague has written to the customer since."""
+    history = ticket.get("history") or []
+    corrected = [i for i, h in enumerate(history)
+                 if h.get("action") == HistoryAction.FACT_CORRECTED and (h.get("note") or "").startswith("purchase_date:")]
+    return bool(corrected) and not any(h.get("action") in (HistoryAction.NOTE, HistoryAction.HANDED_BACK)
+                                       for h in history[corrected[-1] + 1:])
+
+
 def _asks_about_returning(tracker: Tracker) -> bool:
     text = (tracker.latest_message.get("text") or "").lower()
     return any(word in text for word in ("send it back", "send them back", "return it", "return them", "post it", "collection", "collect", "returning", "send back"))
@@ -270,6 +293,9 @@ class ActionHandleDisagreement(Action):
         return "action_handle_disagreement"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        if tracker.get_slot("complaint_recorded") and urgent_flags(tracker.latest_message.get("text") or ""):
+            # "no it's not fine, it burnt my hand": the risk before the disagreement.
+            return [FollowupAction("action_add_to_complaint")]
         ticket = await _own_ticket(tracker, rewrite=True)
         if ticket is None:
             if opens_here(tracker):  # "not acceptable, nobody has sorted my return" as an opening

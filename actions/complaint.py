@@ -22,12 +22,12 @@ from actions.form_state import (
 )
 from actions.fact_answers import MAX_ASKS, FactAnswers
 from actions.fallback import bad_input_kind
-from actions.handoff import hand_off
+from actions.handoff import hand_off_urgent, urgent_flags
 from actions.retried_turn import ticket_of_failed_turn
 from actions.parsing import extract_facts, parse_phone
-from actions.signals import message_emotion, overall_emotion, privacy_request, risk_flags
+from actions.signals import message_emotion, overall_emotion, privacy_request
 from actions.understanding import FACTS_INTENT, NEW_COMPLAINT, CategoryDecision, category_ranking, complaint_outweighs_intent, decide_category, started_by_rule
-from bot.tickets.model import FACT_UNAVAILABLE, Actor, CallbackState, HistoryAction, RiskFlag, Status, iso, issue_key, record
+from bot.tickets.model import FACT_UNAVAILABLE, Actor, CallbackState, HistoryAction, Status, iso, issue_key, record
 
 
 def decision_of(tracker: Tracker, cat) -> CategoryDecision:
@@ -135,13 +135,9 @@ class ActionStartComplaint(Action):
             return events
 
         _empathise(dispatcher, cat, text, decision.category)
-        urgent = set(risk_flags([text], cat.data.get("signals", {}))) & set(cat.data.get("handoff", {}).get("auto_handoff_risk_flags", []))
+        urgent = urgent_flags(text)
         if urgent:
-            if RiskFlag.SAFETY in urgent:
-                # Someone's safety before the complaint: what to do now, then a person at once.
-                dispatcher.utter_message(response="utter_safety_first")
-            tracker = with_slots(tracker, events)
-            return events + await hand_off(dispatcher, tracker, "high risk: " + ", ".join(sorted(urgent)))
+            return events + await hand_off_urgent(dispatcher, with_slots(tracker, events), urgent)
         return events
 
 
@@ -183,6 +179,15 @@ async def callback_eligible(tracker: Tracker) -> bool:
 class ValidateComplaintForm(FactAnswers, FormValidationAction):
     def name(self) -> Text:
         return "validate_complaint_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        # A risk said in answer to any question ("yes that's right, and now it's sparking")
+        # goes to a person at once, as in a first message (found in the role-play: the form
+        # went on to the next question). The hand-off's events end the form.
+        urgent = urgent_flags(text_of(tracker)) if tracker.active_loop_name == "complaint_form" else []
+        if urgent:
+            return await hand_off_urgent(dispatcher, tracker, urgent)
+        return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
         cat = context.catalog()

@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import context
 from actions.answers import NO, yes_or_no
 from actions.fact_answers import fact_corrections
-from actions.handoff import hand_off
+from actions.handoff import hand_off, urgent_flags
 from actions.parsing import parse_email
 from actions.understanding import opens_complaint
 
@@ -55,6 +55,9 @@ class ActionHandleFallback(Action):
             # A complaint the classifier was unsure of, or one worded as "no, it never came":
             # no question is pending, so it is the complaint itself (docs/design.md#tracking).
             return [FollowupAction("action_start_complaint")]
+        if tracker.get_slot("complaint_recorded") and urgent_flags(text):
+            # A risk named after the record ("it's smoking now"), in words no intent expected.
+            return [FollowupAction("action_add_to_complaint")]
         if tracker.get_slot("complaint_recorded") and parse_email(text):
             # An e-mail address the classifier didn't place ("ok it's dana@example.org" after
             # "we don't have your e-mail address yet"): it goes on the complaint.

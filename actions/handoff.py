@@ -14,11 +14,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.catalog import human_date
 from bot.privacy import mask_secrets
 from bot.speech import speakable_order_id
-from bot.tickets.model import Actor, CallbackState, Channel, HistoryAction, Status, iso, record
+from bot.tickets.model import Actor, CallbackState, Channel, HistoryAction, RiskFlag, Status, iso, record
 from actions import context, ticketing
 from actions.answers import NO, first_words_answer, match_option, yes_or_no
 from actions.form_state import facts_not_yet_given, policy_variant, with_slots
 from actions.parsing import extract_facts, parse_email, parse_phone
+from actions.signals import risk_flags
 from actions.understanding import category_told_with_request
 
 
@@ -68,6 +69,22 @@ async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
         json_message={"handoff": {"ticket_id": ticket["ticket_id"], "reason": reason, "open": is_open, "wait": wait}},
     )
     return events + [ConversationPaused()]
+
+
+def urgent_flags(text: str) -> List[str]:
+    """The risks in `text` that go to a person at once, whatever was asked (the catalog's
+    handoff.auto_handoff_risk_flags: someone's safety, a regulator, the press, a lawyer)."""
+    cat = context.catalog()
+    urgent = set(cat.data.get("handoff", {}).get("auto_handoff_risk_flags", []))
+    return sorted(set(risk_flags([text], cat.data.get("signals", {}))) & urgent)
+
+
+async def hand_off_urgent(dispatcher: CollectingDispatcher, tracker: Tracker, urgent: List[str]) -> List[EventType]:
+    """A risk named at any point of the conversation, the first message or the tenth: what
+    to do now when someone's safety is at stake, then a person at once (docs/design.md#handoff)."""
+    if RiskFlag.SAFETY in urgent:
+        dispatcher.utter_message(response="utter_safety_first")
+    return await hand_off(dispatcher, tracker, "high risk: " + ", ".join(urgent))
 
 
 # "Can someone ring me?" with no callback on offer asks for a person too (issue 12;

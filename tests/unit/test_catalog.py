@@ -70,6 +70,13 @@ def test_sub_reason_from_keywords():
     assert catalog.sub_reason_for("delivery", "the box arrived smashed") == "damaged"
     assert catalog.sub_reason_for("delivery", "tracking says delivered but I never received it") == "missing"
     assert catalog.sub_reason_for("delivery", "hmm") == "late"
+    # A return not made yet is decided by the return period, a refund owed by where it is.
+    for wants_to_return in ("I want to return the jacket, how do I send it back?", "can i get a return label",
+                            "I want to return it and get a refund", "they wont let me return it and I want my money back"):
+        assert catalog.sub_reason_for("refund_return", wants_to_return) == "return_refused", wants_to_return
+    for owed in ("I sent it back 3 weeks ago and still no refund", "I returned it on the 3rd, no money yet",
+                 "my return is taking ages"):
+        assert catalog.sub_reason_for("refund_return", owed) == "refund_delay", owed
 
 
 def test_callback_windows_are_inside_business_hours():

@@ -708,6 +708,52 @@ async def test_a_danger_to_someone_gets_safety_advice_first_and_a_person_at_once
     assert "safety" in ticket["history"][-1]["note"]
 
 
+async def test_a_danger_named_in_answer_to_a_question_ends_the_form_with_safety_advice(store, dispatcher, domain):
+    """Found in the role-play: a safety worry said at the read-back got the next question."""
+    opening = "the heater i bought from you stopped working, order ORD-4400918"
+    start = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), make_tracker(opening, "complain_product_quality", parse=sure("product_quality")), domain))
+    text = "yes that's all right, but now the plug got hot and it smells of burning"
+    tracker = make_tracker(text, "affirm", start, requested_slot="facts_confirmed")
+    events = await ValidateComplaintForm().run(dispatcher, tracker, domain)
+    said = responses(dispatcher)
+    assert said[0] == "utter_safety_first" and said[-1] in ("utter_handoff", "utter_handoff_closed")
+    assert {"event": "active_loop", "name": None} in [{k: e.get(k) for k in ("event", "name")} for e in events]
+    assert slot_events(events)["requested_slot"] is None  # the form stops here
+    ticket = await store.get(start["ticket_id"])
+    assert ticket["status"] == "handed_off" and "safety" in ticket["risk_flags"] and ticket["priority"]["level"] == "P1"
+
+
+async def test_an_ordinary_answer_goes_on_with_the_form(store, dispatcher, domain):
+    opening = "the heater i bought from you stopped working, order ORD-4400918"
+    start = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), make_tracker(opening, "complain_product_quality", parse=sure("product_quality")), domain))
+    tracker = make_tracker("yes that's all right", "affirm", start, requested_slot="facts_confirmed")
+    events = await ValidateComplaintForm().run(dispatcher, tracker, domain)
+    assert not {"utter_safety_first", "utter_handoff", "utter_handoff_closed"} & set(responses(dispatcher))
+    assert slot_events(events)["requested_slot"] == "purchase_date"  # the next question
+    assert all(e.get("event") != "active_loop" for e in events)
+
+
+async def test_a_danger_added_after_the_record_is_kept_and_goes_to_a_person(store, dispatcher, domain):
+    opening = "the heater i bought from you stopped working, order ORD-4400918"
+    start = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), make_tracker(opening, "complain_product_quality", parse=sure("product_quality")), domain))
+    text = "it just started smoking when i switched it on"
+    tracker = make_tracker(text, "complain_product_quality", {**start, "complaint_recorded": True}, parse=sure("product_quality"))
+    await ActionAddToComplaint().run(dispatcher, tracker, domain)
+    said = responses(dispatcher)
+    assert said[0] == "utter_safety_first" and "utter_added_to_complaint" not in said
+    ticket = await store.get(start["ticket_id"])
+    assert ticket["status"] == "handed_off" and "safety" in ticket["risk_flags"]
+    assert any(h.get("note") == text for h in ticket["history"])  # word for word for the colleague
+
+
+@pytest.mark.parametrize("action", [ActionHandleDisagreement, ActionSayGoodbye, ActionHandleFallback])
+async def test_a_danger_after_the_record_is_never_a_goodbye_or_a_disagreement(store, dispatcher, domain, action):
+    tracker = make_tracker("no it is not fine, it burnt my hand", "deny", {"complaint_recorded": True, "ticket_id": "C-20261201-0001"})
+    events = await action().run(dispatcher, tracker, domain)
+    assert events == [{"event": "followup", "timestamp": None, "name": "action_add_to_complaint"}]
+    assert responses(dispatcher) == []
+
+
 @pytest.mark.parametrize("text", ["what personal data do you hold on me?", "please delete my data",
                                   "I want to make a subject access request", "GDPR request: send me a copy of my data"])
 async def test_a_request_about_personal_data_is_answered_and_never_recorded(store, dispatcher, domain, text):
@@ -880,6 +926,32 @@ async def test_a_fact_corrected_after_the_record_changes_the_ticket_and_says_a_c
     assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == ["/request_human", "/goodbye"]
     ticket = (await store.find(conversation_id="conv-1"))[0]
     assert ticket["facts"][fact] == expected and ticket["history"][-1]["action"] == "fact_corrected"
+
+
+async def test_what_happens_now_after_a_date_correction_does_not_repeat_the_old_promise(store, domain):
+    """Found in the role-play: after "no, I bought it 5 June 2024", "what happens now?" still
+    quoted the 30-day refund the earlier date had given."""
+    start = make_tracker("my microwave stopped heating, bought 5 December, £50, order ORD-8123456", "complain_product_quality",
+                         parse=sure("product_quality"))
+    opened = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), start, domain))
+    ticket = await store.get(opened["ticket_id"])
+    ticket["disclosures"] = [{"policy_id": "PQ-FAULTY.will", "text": "We will refund you in full.", "at": "x"}]
+    await store.save(ticket)
+    slots = {**opened, "complaint_recorded": True, "purchase_date": "2026-11-26", "amount": 50.0}
+    asked = make_tracker("what happens now?", "ask_next_steps", slots)
+    before = CollectingDispatcher()
+    await ActionExplainNextSteps().run(before, asked, domain)
+    assert "utter_next_steps_promise" in responses(before)
+    await ActionSayGoodbye().run(CollectingDispatcher(), make_tracker("no I bought it 5 June 2024, correct the date", "deny", slots), domain)
+    after = CollectingDispatcher()
+    await ActionExplainNextSteps().run(after, asked, domain)
+    assert "utter_next_steps_rechecked" in responses(after) and "utter_next_steps_promise" not in responses(after)
+    ticket = await store.get(opened["ticket_id"])
+    ticket["history"].append({"action": "handed_back", "actor": "agent", "note": "Checked: a repair under warranty.", "at": "x"})
+    await store.save(ticket)
+    checked = CollectingDispatcher()
+    await ActionExplainNextSteps().run(checked, asked, domain)  # a colleague has answered since
+    assert "utter_next_steps_rechecked" not in responses(checked) and "utter_next_steps_agreed" in responses(checked)
 
 
 @pytest.mark.parametrize("text", ["no thanks", "no, that's all", "nope, not today thanks"])

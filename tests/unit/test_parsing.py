@@ -93,6 +93,8 @@ def test_risk_flags_and_style(catalog):
                    "is it safe to keep using it?"):
         assert risk_flags([danger], signals) == ["safety"], danger
     assert risk_flags(["my phone screen cracked when I dropped it"], signals) == []
+    assert risk_flags(["the kettle burnt my hand"], signals) == ["safety"]  # the British past tense
+    assert risk_flags(["the toaster burnt the toast every time"], signals) == []  # a fault, nobody hurt
     assert style_hint(["sorry to bother you, if possible could you check my order"], signals["style"]) == "reserved"
 
 
