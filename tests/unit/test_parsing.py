@@ -95,6 +95,18 @@ def test_risk_flags_and_style(catalog):
     assert risk_flags(["my phone screen cracked when I dropped it"], signals) == []
     assert risk_flags(["the kettle burnt my hand"], signals) == ["safety"]  # the British past tense
     assert risk_flags(["the toaster burnt the toast every time"], signals) == []  # a fault, nobody hurt
+    # Words that name a button, a product, a person or a feeling are no threat and no danger: each
+    # of these was once handed off at once as "high risk" (found 2026-12-07).
+    for ordinary in ("when I press the power button nothing happens", "bought it on facebook marketplace",
+                     "the youtube app crashes on the new TV", "I tried to put it on charge", "my wife Sue ordered it",
+                     "the court shoes fell apart", "the smoke alarm I bought does not work", "the price shocked me",
+                     "the flames on the gas hob are uneven", "the toaster burned the toast", "is it safe to pay by card?",
+                     "the ice cream had melted when it arrived"):
+        assert risk_flags([ordinary], signals) == [], ordinary
+    for threat, flag in (("I will go to the press", "media"), ("I'll put it all over social media", "media"),
+                         ("I am going to sue", "legal"), ("see you in court", "legal"),
+                         ("smoke came out of the back", "safety"), ("it started smoking", "safety")):
+        assert risk_flags([threat], signals) == [flag], threat
     assert style_hint(["sorry to bother you, if possible could you check my order"], signals["style"]) == "reserved"
 
 
