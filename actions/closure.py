@@ -162,15 +162,9 @@ class ActionAddToComplaint(Action):
                                                 ("text", "intent", "intent_ranking", "entities", "complaint_category")}))
         tracker = with_slots(tracker, events)
         record(ticket, Actor.CUSTOMER, HistoryAction.ADDED_BY_CUSTOMER, note=mask_secrets(text)[:ticketing.MAX_TEXT], at=context.now())
-        email = parse_email(text)
-        customer = ticket.setdefault("customer", {})
-        if email and not customer.get("email"):
-            # The address a promised e-mail goes to ("you don't have my e-mail, it's ..."); one
-            # already on the ticket is never overwritten from chat.
-            customer["email"] = email
-            record(ticket, Actor.CUSTOMER, HistoryAction.CONTACT_GIVEN, "e-mail", at=context.now())
+        email = _take_email(ticket, text)
         await ticketing.save(ticketing.sync_ticket(ticket, tracker))
-        if email and customer.get("email") == email:
+        if email:
             dispatcher.utter_message(response="utter_email_added", ticket_id=ticket["ticket_id"],
                                      buttons=cat.buttons("added_to_complaint"))
             return events
@@ -179,6 +173,19 @@ class ActionAddToComplaint(Action):
                                  about=category.get("in_plain_words") or category.get("label") or "your complaint",
                                  buttons=cat.buttons("added_to_complaint"))
         return events
+
+
+def _take_email(ticket: Dict[str, Any], text: str) -> Optional[str]:
+    """The address a promised e-mail goes to ("you don't have my e-mail, it's ..."), put on
+    the ticket; one already there is never overwritten from chat. The address given when it is
+    the ticket's now, else None."""
+    email = parse_email(text)
+    customer = ticket.setdefault("customer", {})
+    if not email or customer.get("email"):
+        return email if email and customer.get("email") == email else None
+    customer["email"] = email
+    record(ticket, Actor.CUSTOMER, HistoryAction.CONTACT_GIVEN, "e-mail", at=context.now())
+    return email
 
 
 async def _correct_recorded_facts(dispatcher: CollectingDispatcher, tracker: Tracker, ticket: Dict[str, Any],
@@ -197,6 +204,11 @@ async def _correct_recorded_facts(dispatcher: CollectingDispatcher, tracker: Tra
             changes.append(f"{read_back(name, corrected[name], corrected.get('amount_currency'))} "
                            f"(not {fact_in_words(name, old, currency)})")
             record(ticket, Actor.CUSTOMER, HistoryAction.FACT_CORRECTED, f"{name}: {old} -> {corrected[name]}", at=context.now())
+    # "I paid £254, not £245. And my email is ..." (role-play round 3: the address was dropped).
+    had = (ticket.get("customer") or {}).get("email")
+    email = _take_email(ticket, tracker.latest_message.get("text") or "")
+    if email and email != had:
+        changes.append(f"e-mail {email} added")
     await ticketing.save(ticketing.sync_ticket(ticket, with_slots(tracker, events)))
     buttons = context.catalog().buttons("fact_corrected")
     if "purchase_date" in corrected:

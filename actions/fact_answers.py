@@ -16,7 +16,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import context
 from actions.answers import (
-    NO, YES, asks_back, content_words, day_of_month_correction, option_named_by, ordinal_pick, says_unavailable, with_day,
+    NO, YES, asks_back, content_words, day_of_month_correction, is_question, option_named_by, ordinal_pick, says_unavailable, with_day,
     disagrees, without_rejected_values, yes_or_no, yes_then_more,
 )
 from actions.form_state import (
@@ -80,9 +80,33 @@ def fact_corrections(text: str, tracker: Tracker) -> Dict[str, Any]:
     found = extract_facts(without_rejected_values(text), cat, context.today(cat))
     changed = {name: found[name] for name in CORRECTABLE
                if found.get(name) is not None and tracker.get_slot(name) not in (None, "", found[name])}
+    if "amount" in changed and not _corrects_the_price(text, tracker.get_slot("amount")):
+        del changed["amount"]
     if "amount" in changed:
         changed["amount_currency"] = found.get("amount_currency")
     return changed
+
+
+# Another sum in the conversation is not the price corrected (role-play round 3): "the delivery
+# was £39" (a remedy changed), "the quote for the floor is £650" (a new claim), "2 x 14.99".
+_PRICE_CUE = re.compile(r"(?i)\b(?:paid|pay|price|cost|costs|total|spent|amount|charged)\b")
+_OTHER_SUM = re.compile(r"(?i)\b(?:delivery\s+(?:charge|fee|cost)|postage|damage|quote|compensation|each|per|x\s*\d|lots?\s+of)\b")
+
+
+def _corrects_the_price(text: str, recorded: Any) -> bool:
+    """A new amount corrects the recorded price when the message says it is the price ("I
+    actually paid £254") or names the recorded one as wrong ("£398 not £389"), and is no
+    question and no other sum."""
+    if is_question(text) or _OTHER_SUM.search(text):
+        return False
+    rejected = re.search(r"(?i)\bnot\s+[£$€]?\s*(\d[\d,]*(?:\.\d+)?)", text)
+    if rejected and recorded is not None:
+        try:
+            if abs(float(rejected.group(1).replace(",", "")) - float(recorded)) < 0.005:
+                return True
+        except ValueError:
+            pass
+    return bool(_PRICE_CUE.search(text))
 
 
 def _told_before(tracker: Tracker) -> List[str]:

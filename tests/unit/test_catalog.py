@@ -70,6 +70,11 @@ def test_sub_reason_from_keywords():
     assert catalog.sub_reason_for("delivery", "the box arrived smashed") == "damaged"
     assert catalog.sub_reason_for("delivery", "tracking says delivered but I never received it") == "missing"
     assert catalog.sub_reason_for("delivery", "hmm") == "late"
+    # Part of a parcel missing or the wrong item is no lost parcel; chipped is damaged (role-play round 3).
+    assert catalog.sub_reason_for("delivery", "the hoodie came but the jeans are missing from the parcel") == "item_missing"
+    assert catalog.sub_reason_for("delivery", "they sent me the wrong part entirely") == "item_missing"
+    assert catalog.sub_reason_for("delivery", "parcel marked as delivered but missing") == "missing"
+    assert catalog.sub_reason_for("delivery", "the dish arrived chipped") == "damaged"
     # A return not made yet is decided by the return period, a refund owed by where it is.
     for wants_to_return in ("I want to return the jacket, how do I send it back?", "can i get a return label",
                             "I want to return it and get a refund", "they wont let me return it and I want my money back"):

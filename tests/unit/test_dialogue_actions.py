@@ -17,6 +17,7 @@ from actions import context, ticketing
 
 from actions.closure import ActionAddToComplaint, ActionExplainNextSteps, ActionHandleDisagreement, ActionRecordCallbackChoice, ActionSayGoodbye, ActionSubmitComplaint
 from actions.complaint import ActionStartComplaint, ValidateComplaintForm, callback_eligible
+from actions.fact_answers import fact_corrections
 from actions.fallback import ActionHandleFallback
 from actions.handoff import ActionFinishHandOff, ActionHandOff, ValidateContactForm
 from actions.form_state import policy_variant, with_slots
@@ -926,6 +927,31 @@ async def test_a_fact_corrected_after_the_record_changes_the_ticket_and_says_a_c
     assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == ["/request_human", "/goodbye"]
     ticket = (await store.find(conversation_id="conv-1"))[0]
     assert ticket["facts"][fact] == expected and ticket["history"][-1]["action"] == "fact_corrected"
+
+
+@pytest.mark.parametrize("text", [
+    "Actually, I've changed my mind - can I have the delivery charge refunded instead of the voucher? The delivery was £39.",
+    "Is the £650 floor damage on the complaint?",
+    "and the quote to replace the floor is £650, I want that covered too",
+])
+async def test_another_sum_after_the_record_never_replaces_the_price(store, dispatcher, domain, text):
+    """Found in the role-play (round 3): a sofa's £1,049 became "£39.00 (not £1,049.00)" and a
+    dishwasher's £379 the £650 floor quote, with "nothing else has changed"."""
+    slots = {"complaint_recorded": True, "ticket_id": "C-20261201-0001", "purchase_date": "2026-11-26", "amount": 1049.0}
+    assert fact_corrections(text, make_tracker(text, "inform", slots)) == {}
+
+
+async def test_a_price_corrected_after_the_record_keeps_the_email_given_with_it(store, domain):
+    start = make_tracker("my le creuset dish arrived chipped, £245, order ORD-8123456", "complain_delivery", parse=sure("delivery"))
+    opened = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), start, domain))
+    slots = {**opened, "complaint_recorded": True}
+    text = "Oh, one correction - I actually paid £254, not £245, I mistyped. And my email is pk@example.org"
+    dispatcher = CollectingDispatcher()
+    events = await ActionAddToComplaint().run(dispatcher, make_tracker(text, "inform", slots), domain)
+    assert slot_events(events)["amount"] == 254.0
+    assert "e-mail pk@example.org" in dispatcher.messages[0]["changes"]
+    ticket = await store.get(opened["ticket_id"])
+    assert ticket["facts"]["amount"] == 254.0 and ticket["customer"]["email"] == "pk@example.org"
 
 
 async def test_what_happens_now_after_a_date_correction_does_not_repeat_the_old_promise(store, domain):
