@@ -293,6 +293,20 @@ def says_unavailable(text: str) -> bool:
     return bool(_UNAVAILABLE.search(_normalise(text)))
 
 
+# Leaving in the middle ("gotta go, my bus is here. bye", "forget it", "cancel"), found in the
+# role-play (round 3): each was answered "was that a yes or a no?".
+_BYE_AT_THE_END = re.compile(r"\b(?:bye|goodbye|bye\s*bye|cya|ciao)(?:\W+(?:then|now|for\s+now|thanks|thank\s+you|x+))*\W*$")
+_LEAVING = re.compile(r"\b(?:gotta|got\s+to|have\s+to|need\s+to|must)\s+go(?:\s+now)?\b(?!\s+(?:to|and|back|through|thr|in|into|over|on)\b)")
+_GIVING_UP = re.compile(r"^\W*(?:(?:ok(?:ay)?|right|sorry|actually|just|oh|no|nah)\W+)*(?:forget\s+it|forget\s+about\s+it|cancel(?:\s+it|\s+that|\s+this)?"
+                        r"|stop|i(?:'?m|\s+am)\s+done|leave\s+it|not\s+now|i(?:'ll|\s+will)\s+come\s+back(?:\s+later)?)\W*$")
+
+
+def leaves(text: str) -> bool:
+    """The customer is leaving the conversation now ("bye", "gotta go", "forget it")."""
+    lowered = _normalise(text)
+    return bool(_BYE_AT_THE_END.search(lowered) or _LEAVING.search(lowered) or _GIVING_UP.search(lowered))
+
+
 @dataclass(frozen=True)
 class DayCorrection:
     """'no, it was the 5th': a new day of the month for a date already given."""

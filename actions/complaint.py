@@ -8,13 +8,13 @@ from datetime import timedelta
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import context, ticketing
 from actions.answers import (
-    NO, YES, asks_back, content_words, disagrees, first_words_answer, is_question, match_option, options_named_by, match_window, ordinal_pick, says_unavailable, undecided,
+    NO, YES, asks_back, content_words, disagrees, first_words_answer, is_question, leaves, match_option, options_named_by, match_window, ordinal_pick, says_unavailable, undecided,
     yes_or_no, yes_then_more,
 )
 from actions.form_state import (
@@ -176,6 +176,11 @@ async def callback_eligible(tracker: Tracker) -> bool:
     return await store.count_callbacks(key, since) < cfg.get("max_per_issue", 2)
 
 
+# The questions before any policy is stated: leaving there loses no decision.
+_LEAVABLE = ("customer_demand", "category_choice", "order_id", "purchase_date", "amount", "product", "fact_to_correct",
+             "facts_confirmed")
+
+
 class ValidateComplaintForm(FactAnswers, FormValidationAction):
     def name(self) -> Text:
         return "validate_complaint_form"
@@ -184,9 +189,22 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
         # A risk said in answer to any question ("yes that's right, and now it's sparking")
         # goes to a person at once, as in a first message (found in the role-play: the form
         # went on to the next question). The hand-off's events end the form.
-        urgent = urgent_flags(text_of(tracker)) if tracker.active_loop_name == "complaint_form" else []
+        in_form = tracker.active_loop_name == "complaint_form"
+        urgent = urgent_flags(text_of(tracker)) if in_form else []
         if urgent:
             return await hand_off_urgent(dispatcher, tracker, urgent)
+        if in_form and tracker.get_slot("requested_slot") in _LEAVABLE and leaves(text_of(tracker)):
+            # "gotta go, my bus is here. bye", "forget it" while the facts are asked (found in the
+            # role-play, round 3: "was that a yes or a no?"): what was said is kept on the ticket,
+            # and the customer is told how to carry on. Later questions (a remedy, the callback)
+            # read their own answers, so "no thanks, bye" there still counts as the answer.
+            ticket = await ticketing.load_or_create(tracker)
+            await ticketing.save(ticketing.sync_ticket(ticket, tracker))
+            dispatcher.utter_message(response="utter_kept_for_later", ticket_id=ticket["ticket_id"])
+            # Listening next: the form's end must not look like a finished complaint to the rules,
+            # which would record it with its facts missing.
+            return [SlotSet("ticket_id", ticket["ticket_id"]), ActiveLoop(None), SlotSet("requested_slot", None),
+                    FollowupAction("action_listen")]
         return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:

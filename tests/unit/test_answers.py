@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from actions.answers import (
-    NO, YES, DayCorrection, day_of_month_correction, match_option, match_window, ordinal_pick,
+    NO, YES, DayCorrection, day_of_month_correction, leaves, match_option, match_window, ordinal_pick,
     says_unavailable, with_day, yes_or_no,
 )
 
@@ -175,3 +175,13 @@ def test_an_answer_that_says_the_situation_was_not_so_chooses_no_remedy():
     options = [{"id": "refund_difference", "label": "Refund the price difference"},
                {"id": "voucher_difference", "label": "Voucher for the difference plus 10%"}]
     assert match_option("There wasn't a price drop. I just want my £4.95 delivery fee refunded", options) is None
+
+
+@pytest.mark.parametrize("text, leaving", [
+    ("actually i gotta go, my bus is here. bye", True), ("no. bye", True), ("forget it", True), ("cancel", True),
+    ("ok bye then", True), ("I'll come back later", True),
+    ("I have to go to the store to return it", False), ("never mind, lets carry on here", False),
+    ("the kettle said goodbye to me", False), ("cancel my order please", False), ("yes", False),
+])
+def test_leaving_in_the_middle(text, leaving):
+    assert leaves(text) is leaving

@@ -747,6 +747,26 @@ async def test_a_danger_added_after_the_record_is_kept_and_goes_to_a_person(stor
     assert any(h.get("note") == text for h in ticket["history"])  # word for word for the colleague
 
 
+async def test_leaving_while_the_facts_are_asked_keeps_them_and_records_nothing_half_done(store, dispatcher, domain):
+    """Found in the role-play (round 3): "gotta go, my bus is here. bye" got "was that a yes or a no?"."""
+    opening = "the heater i bought from you stopped working, order ORD-4400918"
+    start = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), make_tracker(opening, "complain_product_quality", parse=sure("product_quality")), domain))
+    tracker = make_tracker("actually i gotta go, my bus is here. bye", "goodbye", start, requested_slot="purchase_date")
+    events = await ValidateComplaintForm().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_kept_for_later"] and dispatcher.messages[0]["ticket_id"] == start["ticket_id"]
+    assert {"event": "followup", "timestamp": None, "name": "action_listen"} in events  # not the finished form's rule
+    assert slot_events(events)["requested_slot"] is None
+    ticket = await store.get(start["ticket_id"])
+    assert ticket["facts"]["order_id"] == "ORD-4400918" and ticket["status"] == "open"
+
+
+async def test_no_thanks_bye_at_the_callback_offer_is_still_the_answer(store, dispatcher, domain):
+    tracker = make_tracker("no thanks, bye", "deny", {"category": "product_quality"}, requested_slot="callback_choice")
+    events = await ValidateComplaintForm().run(dispatcher, tracker, domain)
+    assert "utter_kept_for_later" not in responses(dispatcher)
+    assert all(e.get("event") != "active_loop" for e in events)
+
+
 @pytest.mark.parametrize("action", [ActionHandleDisagreement, ActionSayGoodbye, ActionHandleFallback])
 async def test_a_danger_after_the_record_is_never_a_goodbye_or_a_disagreement(store, dispatcher, domain, action):
     tracker = make_tracker("no it is not fine, it burnt my hand", "deny", {"complaint_recorded": True, "ticket_id": "C-20261201-0001"})
