@@ -406,6 +406,16 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
         resituated = self._sub_reason_corrected(tracker)
         if resituated is not None:
             return resituated
+        if answer is None and intent != "reject_explanation" and is_question(text) and not disagrees(text) \
+                and first_words_answer(text) is None:
+            # "How much am I getting back?", "why only 14 days?": a question, not an objection and
+            # not a new complaint (found in the role-play, round 3: "the decision will not
+            # change" and a category switched on a keyword). It stays with the complaint for the
+            # colleague, and the question is asked again.
+            ticket = await ticketing.load_or_create(tracker)
+            await ticketing.save(ticketing.sync_ticket(ticket, tracker))
+            dispatcher.utter_message(response="utter_question_kept", ticket_id=ticket["ticket_id"])
+            return {"explanation_response": None}
         if answer == NO or intent == "reject_explanation" or first_words_answer(text) == NO or disagrees(text):
             # "Not really. It's been three weeks and I fly home on Sunday" restates the problem
             # to disagree: a rejection, never a new category.

@@ -168,6 +168,22 @@ async def test_a_no_that_restates_the_problem_is_a_rejection_not_a_new_category(
     assert result == {"explanation_response": "rejected"}
 
 
+@pytest.mark.parametrize("text, intent, other", [
+    ("How much am I getting back? should be £90", "complain_price", "price"),
+    ("Why only 14 days? It's opened, how long do I have to return it?", "complain_refund_return", "refund_return"),
+    ("what does collection mean?", "ask_next_steps", "delivery"),
+])
+async def test_a_question_at_the_explanation_is_no_objection_and_no_new_complaint(store, dispatcher, domain, text, intent, other):
+    """Found in the role-play (round 3): questions got "the decision itself will not change",
+    and "how long to return?" switched a price complaint to a return."""
+    slots = {"category": "price", "sub_reason": "price_drop", "facts_confirmed": True, "order_id": "ORD-4400918",
+             "customer_demand": "the dyson dropped in price"}
+    tracker = make_tracker(text, intent, slots, requested_slot="explanation_response", parse=sure(other))
+    result = await ValidateComplaintForm().validate_explanation_response(None, dispatcher, tracker, domain)
+    assert result == {"explanation_response": None}  # asked again, nothing switched
+    assert responses(dispatcher) == ["utter_question_kept"]
+
+
 async def test_an_ordinal_at_the_explanation_is_never_a_new_complaint(store, dispatcher, domain):
     """Found in the role-play: "the second one please" was re-classified and the category asked."""
     slots = {"category": "repair_warranty", "sub_reason": "warranty_claim", "facts_confirmed": True, "order_id": "ORD-4400918",
