@@ -197,7 +197,13 @@ def match_option(text: str, options: Sequence[Dict[str, str]]) -> Optional[str]:
     if asks_or_refuses(text):
         # "how much would the voucher be?", "refunding the delivery is pointless, could I just
         # cancel?": the words name an option without choosing it, so nothing is recorded for
-        # the customer and the question is put again.
+        # the customer and the question is put again. A sentence of its own that chooses
+        # still counts ("I take the refund, please. Must I be at home?", "a written apology
+        # would be nice. its not really about a voucher"; found in the role-play, round 3).
+        sentences = [part for part in re.split(r"(?<=[.!?;])\s+", text.strip()) if part.strip()]
+        choosing = [part for part in sentences if not asks_or_refuses(part) and "?" not in part]
+        if choosing and len(choosing) < len(sentences):
+            return match_option(" ".join(choosing), options)
         return None
     said = content_words(text)
     if not said:

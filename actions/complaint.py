@@ -348,6 +348,10 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
         if chosen is None and not text.startswith("/"):
             chosen = match_option(text, options + [cat.no_remedy])
         if chosen and chosen != none:
+            if by_button is None and is_question(text):
+                # "I take the refund, please. Must I be at home?": the choice, and the question
+                # kept for the colleague rather than dropped.
+                await self._keep_question(dispatcher, tracker)
             return {"remedy_choice": chosen, "explanation_response": "accepted"}
         resituated = self._sub_reason_corrected(tracker)
         if resituated is not None:
@@ -372,6 +376,14 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
         dispatcher.utter_message(response="utter_please_choose_remedy",
                                  options=", ".join(o["label"] for o in options))
         return {"remedy_choice": None}
+
+    @staticmethod
+    async def _keep_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        """A question the assistant can't answer here: on the ticket (its transcript) for the
+        colleague, and the customer told so."""
+        ticket = await ticketing.load_or_create(tracker)
+        await ticketing.save(ticketing.sync_ticket(ticket, tracker))
+        dispatcher.utter_message(response="utter_question_kept", ticket_id=ticket["ticket_id"])
 
     @staticmethod
     def _asks_for_another_remedy(text: str, offered: List[Dict[str, str]]) -> bool:
@@ -412,9 +424,7 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
             # not a new complaint (found in the role-play, round 3: "the decision will not
             # change" and a category switched on a keyword). It stays with the complaint for the
             # colleague, and the question is asked again.
-            ticket = await ticketing.load_or_create(tracker)
-            await ticketing.save(ticketing.sync_ticket(ticket, tracker))
-            dispatcher.utter_message(response="utter_question_kept", ticket_id=ticket["ticket_id"])
+            await self._keep_question(dispatcher, tracker)
             return {"explanation_response": None}
         if answer == NO or intent == "reject_explanation" or first_words_answer(text) == NO or disagrees(text):
             # "Not really. It's been three weeks and I fly home on Sunday" restates the problem

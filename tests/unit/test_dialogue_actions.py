@@ -1124,6 +1124,19 @@ async def test_pounds_and_pence_alone_at_the_read_back_are_the_amount(store, dis
     assert result["amount"] == 129.99 and result["facts_confirmed"] is None
 
 
+@pytest.mark.parametrize("text, chosen", [
+    ("I want new one, replacement please. When they come for take the broken?", "replacement"),
+    ("I take the refund, please. Must I be at home for the collection?", "refund_full"),
+])
+async def test_a_choice_with_a_question_is_the_choice_and_the_question_is_kept(store, dispatcher, domain, text, chosen):
+    """Found in the role-play (round 3): "Sorry, I didn't catch which one you'd like"."""
+    slots = {"category": "delivery", "sub_reason": "damaged", "facts_confirmed": True, "order_id": "ORD-4400918",
+             "customer_demand": "the washing machine glass was broken on delivery"}
+    tracker = make_tracker(text, "inform", slots, requested_slot="remedy_choice")
+    result = await ValidateComplaintForm().validate_remedy_choice(None, dispatcher, tracker, domain)
+    assert result["remedy_choice"] == chosen and responses(dispatcher) == ["utter_question_kept"]
+
+
 @pytest.mark.parametrize("text, rejected", [
     ("Repairing a kettle seems rather silly. It only cost twenty four pounds ninety nine. Could I not simply have a new one?", True),
     ("how much would a voucher be?", False),
