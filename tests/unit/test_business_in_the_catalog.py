@@ -138,6 +138,18 @@ def test_a_product_the_shop_sells_is_recognised_once_the_catalog_lists_it():
     assert parse_product("my Flymo hedge trimmer died", FactSpec.from_catalog(load_catalog())) is None
 
 
+@pytest.mark.parametrize("text, product", [
+    # role-play round 3: each was asked for again
+    ("Bought a Samsung Galaxy Tab S9 from you on the 28th of May 2023 for £799", "Samsung galaxy tab"),
+    ("my PS5 was charged at the wrong price", "ps5"), ("my Le Creuset dish arrived chipped", "Le Creuset dish"),
+    ("the Clarks shoes I returned", "Clarks shoes"),
+    # a verb or a desk of people is no product
+    ("I had to book a day off for the collection", None), ("your help desk was rude", None),
+])
+def test_the_products_customers_name(text, product):
+    assert parse_product(text) == product
+
+
 def test_buttons_keep_their_written_order_whatever_rewrites_the_catalog(tmp_path):
     """The first button is the yes: a catalog written back with sorted keys (as yaml.safe_dump
     does by default) shows the same buttons in the same order."""
