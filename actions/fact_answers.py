@@ -89,7 +89,7 @@ def fact_corrections(text: str, tracker: Tracker) -> Dict[str, Any]:
 
 # Another sum in the conversation is not the price corrected (role-play round 3): "the delivery
 # was £39" (a remedy changed), "the quote for the floor is £650" (a new claim), "2 x 14.99".
-_PRICE_CUE = re.compile(r"(?i)\b(?:paid|pay|price|cost|costs|total|spent|amount|charged)\b")
+_PRICE_CUE = re.compile(r"(?i)\b(?:paid|pay|price|cost|costs|total|spent|amount|charged|it\s+(?:was|is)|it'?s)\b")
 _OTHER_SUM = re.compile(r"(?i)\b(?:delivery\s+(?:charge|fee|cost)|postage|damage|quote|compensation|each|per|x\s*\d|lots?\s+of)\b")
 
 

@@ -977,6 +977,12 @@ async def test_another_sum_after_the_record_never_replaces_the_price(store, disp
     assert fact_corrections(text, make_tracker(text, "inform", slots)) == {}
 
 
+@pytest.mark.parametrize("text", ["no, it was £1,094 actually, I mistyped", "sorry, wrong amount, I paid £1,094", "£1,094 not £1,049"])
+async def test_the_price_itself_corrected_after_the_record_is_taken(store, dispatcher, domain, text):
+    slots = {"complaint_recorded": True, "ticket_id": "C-20261201-0001", "purchase_date": "2026-11-26", "amount": 1049.0}
+    assert fact_corrections(text, make_tracker(text, "inform", slots))["amount"] == 1094.0
+
+
 async def test_a_price_corrected_after_the_record_keeps_the_email_given_with_it(store, domain):
     start = make_tracker("my le creuset dish arrived chipped, £245, order ORD-8123456", "complain_delivery", parse=sure("delivery"))
     opened = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), start, domain))
