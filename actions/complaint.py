@@ -177,8 +177,7 @@ async def callback_eligible(tracker: Tracker) -> bool:
 
 
 # The questions before any policy is stated: leaving there loses no decision.
-_LEAVABLE = ("customer_demand", "category_choice", "order_id", "purchase_date", "amount", "product", "fact_to_correct",
-             "facts_confirmed")
+_LEAVABLE = ("customer_demand", "category_choice", *FACT_SLOTS, "fact_to_correct", "facts_confirmed")
 
 
 class ValidateComplaintForm(FactAnswers, FormValidationAction):

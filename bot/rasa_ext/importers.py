@@ -47,10 +47,8 @@ class ImportedExample(Message):
                          for key, item in value.items()}
             elif name == "output_properties":
                 value = set(value)  # attribute names
-            elif not isinstance(value, _IMMUTABLE) and value != []:
+            elif not isinstance(value, _IMMUTABLE):
                 value = copy.deepcopy(value, memo)
-            elif value == []:
-                value = []
             twin.__dict__[name] = value
         return twin
 
