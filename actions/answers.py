@@ -307,6 +307,35 @@ _GIVING_UP = re.compile(r"^\W*(?:(?:ok(?:ay)?|right|sorry|actually|just|oh|no|na
                         r"|stop|i(?:'?m|\s+am)\s+done|leave\s+it|not\s+now|i(?:'ll|\s+will)\s+come\s+back(?:\s+later)?)\W*$")
 
 
+# "I haven't bought them", "nothing's gone wrong", "I'm just asking", "before I order": no
+# complaint at all (found in the role-play: asked twice for an order number and a purchase date).
+_NOTHING_WRONG = re.compile(
+    r"\b(?:i\s+(?:have\s*n'?t|havent|have\s+not)\s+(?:even\s+|actually\s+|yet\s+)?(?:bought|ordered|purchased)(?!\s+(?:a|an|the|this|that)\b)"
+    r"|i\s+(?:did\s*n'?t|didnt|did\s+not)\s+(?:even\s+|actually\s+)?buy\s+(?:it|them|one|anything)(?!\s+(?:from|for|as)\b)"
+    r"|not\s+(?:bought|ordered|purchased)\s+(?:it|them|one|anything)\s+yet"
+    r"|there(?:'?s|\s+is)\s+no\s+order(?!\s*(?:number|no|ref|confirmation|e-?mail))\b(?!\s+(?:yet|in|on))"
+    r"|nothing(?:'?s|\s+has)\s+(?:gone|went)\s+wrong|nothing\s+went\s+wrong|no(?:thing)?\s+to\s+complain\s+about"
+    r"|(?:it'?s|this\s+is|its)\s+not\s+(?:really\s+)?a\s+complaint|not\s+making\s+a\s+complaint|i\s+(?:do\s*n'?t|dont)\s+have\s+a\s+complaint"
+    r"|(?:just|only)\s+(?:a\s+question|(?:asking|enquiring)(?!\s+(?:where|when|why|how|if|whether|about|for|what)\b))"
+    r"|not\s+a\s+customer(?:\s+yet)?|before\s+i\s+(?:buy|order|purchase)|thinking\s+(?:of|about)\s+(?:buying|ordering|getting))\b")
+
+
+# ... but "a payment from you and I haven't ordered anything" is a complaint about the charge.
+_MONEY_TAKEN = re.compile(r"\b(?:charg\w*|payments?|paid|taken|took|debit\w*|statement|card|account|bank|transactions?)\b")
+
+
+def about_money_taken(text: str) -> bool:
+    """The message is about a charge, a payment or money taken."""
+    return bool(_MONEY_TAKEN.search((text or "").lower()))
+
+
+def just_asking(text: str) -> bool:
+    """The customer says there is no complaint: nothing bought, nothing wrong, only asking;
+    never when the message is about money taken ("I haven't ordered anything" then complains)."""
+    plain = (text or "").lower().replace("’", "'")
+    return bool(_NOTHING_WRONG.search(plain)) and not about_money_taken(plain)
+
+
 def leaves(text: str) -> bool:
     """The customer is leaving the conversation now ("bye", "gotta go", "forget it")."""
     lowered = _normalise(text)

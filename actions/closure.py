@@ -19,6 +19,7 @@ from actions.fallback import opens_here
 from actions.handoff import hand_off_urgent, urgent_flags
 from actions.form_state import facts_not_yet_given, policy_known, with_slots
 from actions.parsing import extract_facts, parse_email
+from actions.policy_answers import policy_answer
 from actions.questions import fact_in_words, offer_callback, read_back, state_expectations
 from actions.signals import privacy_request
 from bot.privacy import mask_secrets
@@ -146,16 +147,23 @@ class ActionAddToComplaint(Action):
             return await _correct_recorded_facts(dispatcher, tracker, ticket, corrected)
         new = extract_facts(text, cat, context.today(cat))
         other = classified_category(tracker.latest_message or {}, text, cat)
+        answer = policy_answer(text, cat)
         if (is_question(text) and not facts_not_yet_given(new, tracker) and not parse_email(text)
-                and other in (None, "other", ticket.get("category") or tracker.get_slot("category"))):
+                and (answer is not None or other in (None, "other", ticket.get("category") or tracker.get_slot("category")))):
             # "will it be a letter in the post?", "so will you pay the £60 or not": a question is
             # answered with what the ticket says, and noted for the colleague, never "I've added
             # that to your complaint" alone (found in the role-play). A question the classifier
             # files under another category is a new complaint and keeps its button ("other" is
-            # where questions of every kind land, so it counts as none).
+            # where questions of every kind land, so it counts as none); a question about the
+            # policy is answered whatever category its words suggest ("can I return it?").
             record(ticket, Actor.CUSTOMER, HistoryAction.ADDED_BY_CUSTOMER, note=mask_secrets(text)[:ticketing.MAX_TEXT], at=context.now())
             await ticketing.save(ticketing.sync_ticket(ticket, tracker))
-            dispatcher.utter_message(response="utter_question_noted", ticket_id=ticket["ticket_id"])
+            if answer is not None:
+                # "can I return a used vacuum within 30 days?": the policy answers it
+                # (found in the role-play: only "I've noted your question").
+                dispatcher.utter_message(response="utter_policy_answer_noted", answer=answer.text, ticket_id=ticket["ticket_id"])
+            else:
+                dispatcher.utter_message(response="utter_question_noted", ticket_id=ticket["ticket_id"])
             return [FollowupAction("action_explain_next_steps")]
         events: List[EventType] = [SlotSet(name, value) for name, value in facts_not_yet_given(new, tracker).items()]
         events.append(SlotSet("added_message", {key: tracker.latest_message.get(key) for key in
@@ -252,8 +260,13 @@ class ActionExplainNextSteps(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         ticket = await _own_ticket(tracker)
+        answer = policy_answer(tracker.latest_message.get("text") or "", context.catalog())
         if ticket is None:
-            dispatcher.utter_message(response="utter_no_complaint_yet")
+            # "How long does a refund take?" before any complaint: the policy answers it.
+            if answer is not None:
+                dispatcher.utter_message(response="utter_policy_answer", answer=answer.text)
+            else:
+                dispatcher.utter_message(response="utter_no_complaint_yet")
             return []
         will = next((d["text"] for d in ticket.get("disclosures") or [] if d["policy_id"].endswith(".will")), None)
         status = context.catalog().status_label(ticket["status"], "for_customers")
@@ -273,6 +286,9 @@ class ActionExplainNextSteps(Action):
             dispatcher.utter_message(response="utter_next_steps_agreed", note=agreed[-1])
         if _asks_about_returning(tracker):
             dispatcher.utter_message(response="utter_how_to_return")
+        elif answer is not None and not _said_this_turn(tracker, answer.text):
+            # "how long will the refund take?" with a complaint recorded: the policy's answer too.
+            dispatcher.utter_message(response="utter_policy_answer_general", answer=answer.text)
         callback = ticket.get("callback") or {}
         if callback.get("status") == CallbackState.OPTED_IN and not callback.get("outcome"):
             dispatcher.utter_message(response="utter_callback_pending")
@@ -288,6 +304,17 @@ def _decision_being_rechecked(ticket: Dict[str, Any]) -> bool:
                  if h.get("action") == HistoryAction.FACT_CORRECTED and (h.get("note") or "").startswith("purchase_date:")]
     return bool(corrected) and not any(h.get("action") in (HistoryAction.NOTE, HistoryAction.HANDED_BACK)
                                        for h in history[corrected[-1] + 1:])
+
+
+def _said_this_turn(tracker: Tracker, text: str) -> bool:
+    """The assistant already said this since the customer's latest message (an action
+    before this one in the same turn)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot" and text in (event.get("text") or ""):
+            return True
+    return False
 
 
 def _asks_about_returning(tracker: Tracker) -> bool:

@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import context, ticketing
 from actions.answers import (
-    NO, YES, asks_back, content_words, disagrees, first_words_answer, is_question, leaves, match_option, options_named_by, match_window, ordinal_pick, says_unavailable, undecided,
+    NO, YES, asks_back, content_words, disagrees, first_words_answer, is_question, just_asking, about_money_taken, leaves, match_option, options_named_by, match_window, ordinal_pick, says_unavailable, undecided,
     yes_or_no, yes_then_more,
 )
 from actions.form_state import (
@@ -25,6 +25,8 @@ from actions.fallback import bad_input_kind
 from actions.handoff import hand_off_urgent, urgent_flags
 from actions.retried_turn import ticket_of_failed_turn
 from actions.parsing import extract_facts, parse_phone
+from actions.policy_answers import answered_instead, only_asks, policy_answer
+from bot.privacy import mask_secrets
 from actions.signals import message_emotion, overall_emotion, privacy_request
 from actions.understanding import FACTS_INTENT, NEW_COMPLAINT, CategoryDecision, category_ranking, complaint_outweighs_intent, decide_category, started_by_rule
 from bot.tickets.model import FACT_UNAVAILABLE, Actor, CallbackState, HistoryAction, Status, iso, issue_key, record
@@ -113,6 +115,15 @@ class ActionStartComplaint(Action):
             # answers it (and counts it, and hands off after too many), as for any message not understood.
             return [FollowupAction("action_handle_fallback")]
         decision = decision_of(tracker, cat)
+        answer = answered_instead(decision, text, cat, context.today(cat))
+        if answer is None and tracker.get_slot("information_only"):
+            # The customer said earlier that nothing had gone wrong: a question is a question.
+            answer = only_asks(text, cat, context.today(cat))
+        if answer is not None and not urgent_flags(text):
+            # Only a question about the policy: answered, no complaint opened, and nothing of
+            # an earlier complaint in this conversation forgotten.
+            dispatcher.utter_message(response="utter_policy_answer", answer=answer.text)
+            return [FollowupAction("action_listen")]
         described = decision.category is not None or bool(decision.options)
         if not described:
             # Only facts so far ("ORD-4400918"): keep them, and the form asks what went wrong.
@@ -125,6 +136,13 @@ class ActionStartComplaint(Action):
             events.append(SlotSet("ticket_id", retried or existing))
         tracker = with_slots(tracker, events)
 
+        asking = only_asks(text, cat, context.today(cat)) if described else None
+        if asking is not None and not retried and not existing and not urgent_flags(text):
+            # "Can you price match Currys?", taken for a complaint: the policy answers it first,
+            # and no complaint is opened until the customer says something went wrong (or just
+            # answers the form's question); "only asking" ends it (_no_complaint).
+            dispatcher.utter_message(response="utter_policy_answer_first", answer=asking.text)
+            return events
         ticket = await ticketing.load_or_create(tracker)
         if existing and not retried:  # the failed turn noted the join already
             record(ticket, Actor.CUSTOMER, HistoryAction.ADDED_COMPLAINT, at=context.now())
@@ -192,6 +210,10 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
         urgent = urgent_flags(text_of(tracker)) if in_form else []
         if urgent:
             return await hand_off_urgent(dispatcher, tracker, urgent)
+        if (in_form and tracker.get_slot("requested_slot") in _LEAVABLE and just_asking(text_of(tracker))
+                and tracker.get_slot("category") != "billing" and not about_money_taken(tracker.get_slot("customer_demand") or "")):
+            # ... but "I haven't ordered anything!" about a charge is the complaint itself.
+            return await self._no_complaint(dispatcher, tracker)
         if in_form and tracker.get_slot("requested_slot") in _LEAVABLE and leaves(text_of(tracker)):
             # "gotta go, my bus is here. bye", "forget it" while the facts are asked (found in the
             # role-play, round 3: "was that a yes or a no?"): what was said is kept on the ticket,
@@ -205,6 +227,31 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
             return [SlotSet("ticket_id", ticket["ticket_id"]), ActiveLoop(None), SlotSet("requested_slot", None),
                     FollowupAction("action_listen")]
         return await super().run(dispatcher, tracker, domain)
+
+    @staticmethod
+    async def _no_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        """"I haven't bought them, I'm just asking. Do you price match?" while the facts are
+        asked: the question is answered from the policy, the complaint opened for the first
+        message is closed as withdrawn (on its history, with what the customer wrote), and the
+        form ends (found in the role-play, round 3: asked twice for an order number and a
+        purchase date, then given a complaint reference). Later policy questions are answered
+        without opening one."""
+        cat = context.catalog()
+        text = text_of(tracker)
+        answer = policy_answer(text, cat) or policy_answer(tracker.get_slot("customer_demand") or "", cat)
+        if answer is not None:
+            dispatcher.utter_message(response="utter_policy_answer_plain", answer=answer.text)
+        ticket = await ticketing.owned_ticket(tracker, tracker.get_slot("ticket_id"), rewrite=True)
+        if ticket is not None and ticket.get("status") == Status.OPEN:
+            ticket["status"] = Status.CLOSED
+            record(ticket, Actor.CUSTOMER, HistoryAction.WITHDRAWN, note=mask_secrets(text)[:ticketing.MAX_TEXT], at=context.now())
+            await ticketing.save(ticketing.sync_ticket(ticket, tracker))
+            dispatcher.utter_message(response="utter_no_complaint_withdrawn", ticket_id=ticket["ticket_id"])
+        else:
+            dispatcher.utter_message(response="utter_no_complaint_needed")
+        resets = [SlotSet(name, None) for name in FORM_SLOTS + ("ticket_id", "category", "sub_reason", "customer_demand")]
+        return [ActiveLoop(None), *resets, SlotSet("requested_slot", None), SlotSet("information_only", True),
+                FollowupAction("action_listen")]
 
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Text]:
         cat = context.catalog()
@@ -378,10 +425,16 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
 
     @staticmethod
     async def _keep_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-        """A question the assistant can't answer here: on the ticket (its transcript) for the
-        colleague, and the customer told so."""
+        """A question at the explanation or the remedies: answered from the policy when it is
+        about the policy, and kept on the ticket (its transcript) for the colleague either way,
+        the customer told so."""
         ticket = await ticketing.load_or_create(tracker)
         await ticketing.save(ticketing.sync_ticket(ticket, tracker))
+        answer = policy_answer(text_of(tracker), context.catalog())
+        if answer is not None:
+            # "How long does a refund take?": the policy answers it (catalog policy_questions).
+            dispatcher.utter_message(response="utter_policy_answer_kept", answer=answer.text, ticket_id=ticket["ticket_id"])
+            return
         dispatcher.utter_message(response="utter_question_kept", ticket_id=ticket["ticket_id"])
 
     @staticmethod

@@ -26,6 +26,7 @@ from actions.parsing import (
     AMBIGUOUS, clean_free_text, day_in_month, extract_facts, month_named, parse_date, parse_order_id, parse_product, read_amounts,
     read_facts,
 )
+from actions.policy_answers import policy_answer
 from actions.understanding import category_ranking, understanding_settings
 from bot.tickets.model import FACT_UNAVAILABLE
 
@@ -134,9 +135,16 @@ class FactAnswers:
 
     async def _not_read(self, slot: str, response: str, dispatcher: CollectingDispatcher, tracker: Tracker, **kwargs: Any) -> Dict[Text, Any]:
         """An answer that didn't give the fact. A new complaint instead ("actually it's the
-        invoice...") re-classifies. "I don't have it" is an answer: the fact is marked
+        invoice...") re-classifies; a question about the policy is answered. "I don't have it" is an answer: the fact is marked
         unavailable and the flow goes on; so is a second miss, with a person offered,
         because asking a third time only tells the customer we aren't listening."""
+        answer = policy_answer(text_of(tracker), context.catalog())
+        if answer is not None and not says_unavailable(text_of(tracker)):
+            # "How long is the guarantee anyway?" while the date is asked: the policy answers
+            # it, and the fact is asked again without counting a miss; never a new category
+            # for the word "guarantee" (found live: a faulty kettle became a warranty claim).
+            dispatcher.utter_message(response="utter_policy_answer_plain", answer=answer.text)
+            return {slot: None}
         recategorised = await self._recategorised(tracker)
         if recategorised is not None:
             return recategorised

@@ -31,7 +31,7 @@ class CatalogError(ValueError):
 
 def validate(data: Mapping[str, Any]) -> None:
     for check in (_business, _formats, _categories, _understanding, _second_explanation, _statuses, _priority,
-                  _signals, _facts, _buttons, _phone):
+                  _signals, _facts, _buttons, _phone, _policy_questions):
         check(data)
 
 
@@ -235,6 +235,45 @@ def _buttons(data: Mapping[str, Any]) -> None:
             if not re.fullmatch(r"[a-z_]+", str(intent)) or not _text(title):
                 raise CatalogError(f"buttons.{name}.{intent}: an intent name and the button's title")
     _known("buttons", buttons, BUTTON_SETS, "button set")
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _policy_questions(data: Mapping[str, Any]) -> None:
+    """Each answer restates the variants it is based on: a number the answer gives (days,
+    years, business days) must be one of theirs, so an answer can't promise what no policy
+    says (docs/design.md#honesty)."""
+    spec = data.get("policy_questions")
+    if spec is None:
+        return
+    value = spec.get("min_similarity", 0.2)
+    if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise CatalogError("policy_questions.min_similarity must be a number between 0 and 1")
+    variants = {v["id"]: v for cat in (data.get("categories") or {}).values()
+                for sub in (cat.get("sub_reasons") or {}).values() for v in sub.get("variants") or []}
+    topics = spec.get("topics")
+    if not isinstance(topics, dict) or not topics:
+        raise CatalogError("policy_questions.topics: name the topics answered")
+    for name, topic in topics.items():
+        where = f"policy_questions.topics.{name}"
+        if not _text(topic.get("answer")):
+            raise CatalogError(f"{where}.answer: say the answer")
+        examples = _words(f"{where}.asked_like", topic.get("asked_like"))
+        if len(examples) < 3:
+            raise CatalogError(f"{where}.asked_like: at least 3 examples of the question")
+        cues = topic.get("cues")
+        if not isinstance(cues, list) or not cues:
+            raise CatalogError(f"{where}.cues: list the lists of words the question has one of")
+        for i, group in enumerate(cues):
+            _words(f"{where}.cues[{i}]", group)
+        based_on = _words(f"{where}.based_on", topic.get("based_on"))
+        _known(f"{where}.based_on", based_on, variants, "policy variant")
+        said = " ".join(str(variants[v].get(kind) or "") for v in based_on for kind in ("will", "cannot", "why", "alternative"))
+        said += " " + " ".join(str(n) for v in based_on for n in (variants[v].get("when") or {}).values())
+        unsupported = sorted(set(_NUMBER.findall(topic["answer"])) - set(_NUMBER.findall(said)))
+        if unsupported:
+            raise CatalogError(f"{where}.answer: {unsupported} appear in none of {based_on}")
 
 
 def purchase_limit(variant: Mapping[str, Any]) -> "tuple[str, int] | None":

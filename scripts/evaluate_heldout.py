@@ -49,6 +49,12 @@ def decide(parsed: Dict[str, Any], text: str, catalog) -> Tuple[Optional[str], L
     if opens_complaint is not None and not opens_complaint(parsed, text):
         return None, []  # its own rule answers it ("you're welcome", a status): no complaint taken
     decision = decide_category(parsed, text, catalog)
+    try:
+        from actions.policy_answers import answered_instead
+    except ImportError:  # before 2026-12-08 every question with a complaint intent opened a complaint
+        answered_instead = None
+    if answered_instead is not None and answered_instead(decision, text, catalog, date.today()):
+        return None, []  # a question about the policy, answered: no complaint taken
     return decision.category, list(decision.options)
 
 

@@ -168,12 +168,13 @@ async def test_a_no_that_restates_the_problem_is_a_rejection_not_a_new_category(
     assert result == {"explanation_response": "rejected"}
 
 
-@pytest.mark.parametrize("text, intent, other", [
-    ("How much am I getting back? should be £90", "complain_price", "price"),
-    ("Why only 14 days? It's opened, how long do I have to return it?", "complain_refund_return", "refund_return"),
-    ("what does collection mean?", "ask_next_steps", "delivery"),
+@pytest.mark.parametrize("text, intent, other, said", [
+    ("How much am I getting back? should be £90", "complain_price", "price", "utter_question_kept"),
+    # questions about the policy itself are answered from it (catalog policy_questions)
+    ("Why only 14 days? It's opened, how long do I have to return it?", "complain_refund_return", "refund_return", "utter_policy_answer_kept"),
+    ("what does collection mean?", "ask_next_steps", "delivery", "utter_policy_answer_kept"),
 ])
-async def test_a_question_at_the_explanation_is_no_objection_and_no_new_complaint(store, dispatcher, domain, text, intent, other):
+async def test_a_question_at_the_explanation_is_no_objection_and_no_new_complaint(store, dispatcher, domain, text, intent, other, said):
     """Found in the role-play (round 3): questions got "the decision itself will not change",
     and "how long to return?" switched a price complaint to a return."""
     slots = {"category": "price", "sub_reason": "price_drop", "facts_confirmed": True, "order_id": "ORD-4400918",
@@ -181,7 +182,19 @@ async def test_a_question_at_the_explanation_is_no_objection_and_no_new_complain
     tracker = make_tracker(text, intent, slots, requested_slot="explanation_response", parse=sure(other))
     result = await ValidateComplaintForm().validate_explanation_response(None, dispatcher, tracker, domain)
     assert result == {"explanation_response": None}  # asked again, nothing switched
-    assert responses(dispatcher) == ["utter_question_kept"]
+    assert responses(dispatcher) == [said]
+
+
+async def test_a_policy_question_at_the_explanation_gets_the_policys_answer(store, dispatcher, domain):
+    """Found in the role-play (round 3): "can I return it if it's been used?" got only "I've
+    noted your question"; the return period is the catalog's, and the question stays on the ticket."""
+    slots = {"category": "price", "sub_reason": "price_drop", "facts_confirmed": True, "order_id": "ORD-4400918",
+             "customer_demand": "the dyson dropped in price"}
+    tracker = make_tracker("ok but how long have i got to send it back?", "ask_next_steps", slots, requested_slot="explanation_response", parse=sure("other"))
+    await ValidateComplaintForm().validate_explanation_response(None, dispatcher, tracker, domain)
+    message = dispatcher.messages[0]
+    assert message["response"] == "utter_policy_answer_kept" and "30 days" in message["answer"]
+    assert message["ticket_id"]
 
 
 async def test_an_ordinal_at_the_explanation_is_never_a_new_complaint(store, dispatcher, domain):
@@ -1130,17 +1143,18 @@ async def test_pounds_and_pence_alone_at_the_read_back_are_the_amount(store, dis
     assert result["amount"] == 129.99 and result["facts_confirmed"] is None
 
 
-@pytest.mark.parametrize("text, chosen", [
-    ("I want new one, replacement please. When they come for take the broken?", "replacement"),
-    ("I take the refund, please. Must I be at home for the collection?", "refund_full"),
+@pytest.mark.parametrize("text, chosen, said", [
+    ("I want new one, replacement please. When they come for take the broken?", "replacement", "utter_question_kept"),
+    # a question about the policy itself is answered from it (catalog policy_questions.collection)
+    ("I take the refund, please. Must I be at home for the collection?", "refund_full", "utter_policy_answer_kept"),
 ])
-async def test_a_choice_with_a_question_is_the_choice_and_the_question_is_kept(store, dispatcher, domain, text, chosen):
+async def test_a_choice_with_a_question_is_the_choice_and_the_question_is_kept(store, dispatcher, domain, text, chosen, said):
     """Found in the role-play (round 3): "Sorry, I didn't catch which one you'd like"."""
     slots = {"category": "delivery", "sub_reason": "damaged", "facts_confirmed": True, "order_id": "ORD-4400918",
              "customer_demand": "the washing machine glass was broken on delivery"}
     tracker = make_tracker(text, "inform", slots, requested_slot="remedy_choice")
     result = await ValidateComplaintForm().validate_remedy_choice(None, dispatcher, tracker, domain)
-    assert result["remedy_choice"] == chosen and responses(dispatcher) == ["utter_question_kept"]
+    assert result["remedy_choice"] == chosen and responses(dispatcher) == [said]
 
 
 @pytest.mark.parametrize("text, rejected", [
