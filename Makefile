@@ -53,6 +53,8 @@ lint: setup
 HELDOUT_SETS := tests/data/heldout tests/data/heldout_dec tests/data/heldout_third tests/data/heldout_fourth tests/data/heldout_fifth tests/data/heldout_sixth tests/data/heldout_seventh tests/data/heldout_eighth tests/data/heldout_ninth tests/data/heldout_tenth
 eval: setup model
 	@for set in $(HELDOUT_SETS); do $(PY) scripts/evaluate_heldout.py --heldout $$set || exit 1; done
+	@echo "Policy questions (tests/data/policy_questions, held out):"
+	@$(PY) scripts/evaluate_policy_questions.py
 
 # make test fails when held-out accuracy drops below its floor (floors.json in each held-out folder:
 # the last measured figures minus a small margin).
