@@ -94,7 +94,7 @@ _EVENT_CUES = re.compile(r"(?i)\b(?:charged|debited|taken)\b")
 # 3 Nov" a visit to buy, not a delivery.
 _DELIVERY_CUES = re.compile(
     r"(?i)\b(?:arrived|arrive|arriving|delivered|came(?!\s+(?:in|into|to)\s+(?:store|the\s+store|the\s+shop|your|on|and)\b)"
-    r"|turned\s+up|due|expected|promised|dispatched|shipped|received|visited"
+    r"|turned\s+up|due|expected|promised|dispatched|shipped|received|visited|sent\s+(?:it|them|the\s+\w+)\s+to\s+me"
     # ... however it is said: "it reached me", "landed", "showed up", "got here", "was left at the
     # door", "handed to my neighbour", "picked it up", "meant to come", "out for delivery".
     r"|reach(?:ed|es)?|landed|(?:showed|rocked|pitched)\s+up|got\s+here|handed"
@@ -104,7 +104,10 @@ _DELIVERY_CUES = re.compile(
 # ... but never what happened after it: a return, a refund, a price drop, a breakdown.
 _AFTER_CUES = re.compile(
     # (but "bought it in the sale on the 27th" says when it was bought, not when the price fell)
-    r"(?i)\b(?:returned|return|sent\s+(?:(?:it|them|the\s+\w+)\s+)?back|posted\s+(?:it\s+)?back|reduced|dropped"
+    # ("I posted it on 2 November", "took it back on the 3rd": found at the read-back, where the
+    # posting day replaced the purchase date)
+    r"(?i)\b(?:returned|return|sent\s+(?:(?:it|them|the\s+\w+)\s+)?back|posted|sent\s+(?:it|them|the\s+\w+)(?!\s+to\s+me)"
+    r"|(?:took|brought|taken|handed)\s+(?:it|them|the\s+\w+)\s+(?:back|in)|dropped\s+(?:it|them|the\s+\w+)\s+off|reduced|dropped"
     r"|(?<!\bin the )(?<!\bin a )(?<!\bin your )(?<!\bin their )sale|refunded|refund"
     r"|cancel(?:l)?ed|collected|collection|broke|broken|stopped|failed|fitted|installed|repaired"
     # a breakdown, in the words customers use for one (verbs: "a faulty kettle I bought" is a purchase)

@@ -146,6 +146,11 @@ def test_of_several_dates_the_one_tied_to_buying_is_the_purchase_date(text, boug
     ("the washer packed in last Friday", "2026-11-20"),
     ("it went kaput on 12 Nov", "2026-11-12"),
     ("the screen spoil last Friday", "2026-11-20"),
+    # posting it back, said without "back" (found at the read-back: the posting day replaced
+    # the purchase date), taking it back to a store
+    ("That all looks fine to me, though I would add that I posted it on 2 November", "2026-11-02"),
+    ("I sent them on the 5th of november", "2026-11-05"),
+    ("took it back to the store on the 3rd", "2026-11-03"),
 ])
 def test_a_date_of_what_happened_after_buying_is_never_the_purchase_date(text, after):
     # Asked for instead: a return, a price drop or a breakdown says nothing about the warranty.
@@ -167,6 +172,7 @@ def test_a_date_of_what_happened_after_buying_is_never_the_purchase_date(text, a
     "it was meant to come last Friday",
     "tracking says out for delivery since Tuesday",
     "I picked it up from the store on 17th November",
+    "you sent it to me on 2 November",
 ])
 def test_a_delivery_date_is_never_recorded_as_the_purchase_date(text):
     # A warranty or a return window counted from the wrong day decides wrongly (seed 003):
