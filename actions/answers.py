@@ -336,6 +336,20 @@ def just_asking(text: str) -> bool:
     return bool(_NOTHING_WRONG.search(plain)) and not about_money_taken(plain)
 
 
+# "never mind, let's carry on here", "actually I'll just continue with you": a person asked for is
+# no longer wanted, the conversation goes on with the assistant (found in the role-play, round 3).
+_CARRIES_ON = re.compile(
+    r"\b(?:(?:let'?s|lets|we\s+can|i'?ll|i\s+will|can\s+we|i'?d\s+rather)\s+(?:just\s+)?(?:carry\s+on|continue|keep\s+going|go\s+on)(?!\s+(?:waiting|to\s+wait|holding))"
+    r"(?:\s+(?:here|with\s+you|then|now|instead))?|carry\s+on\s+(?:here|with\s+you)|continue\s+(?:here|with\s+you)"
+    r"|(?:i'?ll|i\s+will)\s+(?:stay|stick)\s+(?:here|with\s+you)|forget\s+(?:the|a)\s+(?:person|human|agent|colleague|call)"
+    r"|(?:don'?t|do\s+not)\s+need\s+(?:a|the)\s+(?:person|human|agent|colleague)\s+(?:then|after\s+all|any\s*more))\b")
+
+
+def carries_on(text: str) -> bool:
+    """The customer would rather go on here than wait for a person."""
+    return bool(_CARRIES_ON.search((text or "").lower().replace("’", "'")))
+
+
 def leaves(text: str) -> bool:
     """The customer is leaving the conversation now ("bye", "gotta go", "forget it")."""
     lowered = _normalise(text)

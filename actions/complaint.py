@@ -321,7 +321,12 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
                 dispatcher.utter_message(response="utter_please_choose")
                 return {"category_choice": None, "times_asked": asked}
             chosen = "other"  # asked twice: go on as a general complaint, a person can reclassify
-        return await self._set_category(chosen, "confirmed by the customer", tracker)
+        slots = await self._set_category(chosen, "confirmed by the customer", tracker)
+        if text.startswith("/"):
+            return slots
+        # "it's a Ninja air fryer, stopped heating, order ORD-4455667": the facts told with the
+        # answer are kept (found live: the order number was asked for next).
+        return {**self._other_facts(text, tracker, ""), **slots}
 
     async def _set_category(self, code: str, how: str, tracker: Tracker) -> Dict[Text, Any]:
         """A category the customer confirmed or corrected: the policy is chosen again, and

@@ -16,7 +16,7 @@ from bot.privacy import mask_secrets
 from bot.speech import speakable_order_id
 from bot.tickets.model import Actor, CallbackState, Channel, HistoryAction, RiskFlag, Status, iso, record
 from actions import context, ticketing
-from actions.answers import NO, first_words_answer, match_option, yes_or_no
+from actions.answers import carries_on, NO, first_words_answer, match_option, yes_or_no
 from actions.form_state import facts_not_yet_given, policy_variant, with_slots
 from actions.parsing import extract_facts, parse_email, parse_phone
 from actions.signals import risk_flags
@@ -178,6 +178,29 @@ class ValidateContactForm(FormValidationAction):
 
     def name(self) -> Text:
         return "validate_contact_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        if tracker.active_loop_name == "contact_form" and tracker.get_slot("requested_slot") == "contact_details" and carries_on(text):
+            return await self._stay_with_the_assistant(dispatcher, tracker)
+        return await super().run(dispatcher, tracker, domain)
+
+    @staticmethod
+    async def _stay_with_the_assistant(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        """"Never mind, let's carry on here" when told a person will pick it up when we open:
+        the hand-off is taken back (the ticket open again, its history says so) and the
+        complaint goes on where it was (found in the role-play, round 3: the contact question
+        was asked again, then silence, and the policy never stated)."""
+        ticket = await ticketing.owned_ticket(tracker, tracker.get_slot("ticket_id"), rewrite=True)
+        if ticket is not None and ticket.get("status") == Status.HANDED_OFF:
+            ticket["status"] = Status.OPEN
+            record(ticket, Actor.CUSTOMER, HistoryAction.STAYED_WITH_ASSISTANT, at=context.now())
+            await ticketing.save(ticket)
+        dispatcher.utter_message(response="utter_carry_on_here")
+        events: List[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("contact_details", None)]
+        if tracker.get_slot("complaint_recorded"):
+            return events + [FollowupAction("action_explain_next_steps")]
+        return events + [FollowupAction("complaint_form")]
 
     async def validate_contact_details(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> Dict[Text, Any]:
         text = (tracker.latest_message.get("text") or "").strip()

@@ -45,6 +45,7 @@ class HistoryAction:
     CATEGORY_CORRECTED = "category_corrected"  # the customer changed the one understood
     ADDED_BY_CUSTOMER = "added_by_customer"    # written after the record; the note is what they wrote
     FACT_CORRECTED = "fact_corrected"          # a recorded fact corrected after the record: "name: old -> new"
+    STAYED_WITH_ASSISTANT = "stayed_with_assistant"  # a hand-off the customer took back before a person replied
     WITHDRAWN = "withdrawn"                    # closed: the customer said nothing had gone wrong (the note is what they wrote)
     # by an agent (the agent service)
     CLAIMED = "claimed"

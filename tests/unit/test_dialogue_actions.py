@@ -72,6 +72,17 @@ async def test_a_chosen_category_sets_the_policy_and_is_recorded(store, dispatch
     assert ticket["history"][-1]["action"] == "category_chosen"
 
 
+async def test_facts_told_with_the_category_choice_are_kept(store, dispatcher, domain):
+    """Found live: "it's a Ninja air fryer, stopped heating, order ORD-4455667" at "which of
+    these is it about?" was followed by "What's the order number?"."""
+    slots = {"category_options": ["delivery", "product_quality", "billing"], "customer_demand": "i have a problem with an air fryer"}
+    tracker = make_tracker("it's a Ninja air fryer, stopped heating, order ORD-4455667", "complain_product_quality", slots,
+                           requested_slot="category_choice", parse=sure("product_quality"))
+    result = await ValidateComplaintForm().validate_category_choice(None, dispatcher, tracker, domain)
+    assert result["category"] == "product_quality" and result["order_id"] == "ORD-4455667"
+    assert "air fryer" in result["product"].lower()
+
+
 async def test_a_typed_choice_in_the_customers_words(store, dispatcher, domain):
     slots = {"category_options": ["billing", "delivery"], "customer_demand": "where is my money"}
     tracker = make_tracker("the charge on my card", "inform", slots, requested_slot="category_choice")
@@ -658,6 +669,33 @@ async def test_the_complaint_typed_at_the_contact_question_is_kept_for_the_colle
     assert result == {"contact_details": None} and responses(dispatcher) == ["utter_contact_noted"]
     history = (await store.get(ticket_id))["history"]
     assert history[-1]["action"] == "added_by_customer" and "ORD-5501298" in history[-1]["note"]
+
+
+@pytest.mark.parametrize("recorded, next_action", [(False, "complaint_form"), (True, "action_explain_next_steps")])
+async def test_never_mind_lets_carry_on_takes_the_hand_off_back(store, dispatcher, domain, closed, recorded, next_action):
+    """Found in the role-play (round 3): told the team was closed, "nevermind, let's carry on
+    here" was asked for contact details again, then met silence; the policy was never stated."""
+    slots = {"category": "product_quality", "sub_reason": "faulty", "customer_demand": "my air fryer stopped heating"}
+    events = await ActionHandOff().run(CollectingDispatcher(), make_tracker("can I talk to a person?", "request_human", slots), domain)
+    ticket_id = slot_events(events)["ticket_id"]
+    tracker = make_tracker("nevermind, let's carry on here", "deny", {**slots, "ticket_id": ticket_id, "complaint_recorded": recorded},
+                           requested_slot="contact_details")
+    tracker.active_loop = {"name": "contact_form"}
+    events = await ValidateContactForm().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_carry_on_here"]
+    assert {"event": "followup", "timestamp": None, "name": next_action} in events
+    assert {"event": "active_loop", "timestamp": None, "name": None} in events
+    assert not any(e.get("event") == "pause" for e in events)
+    ticket = await store.get(ticket_id)
+    assert ticket["status"] == "open" and ticket["history"][-1]["action"] == "stayed_with_assistant"
+
+
+async def test_carrying_on_waiting_is_no_change_of_mind(store, dispatcher, domain, closed):
+    tracker = make_tracker("I'll carry on waiting for the colleague, thanks. 07700 900123", "inform", {}, requested_slot="contact_details")
+    tracker.active_loop = {"name": "contact_form"}
+    events = await ValidateContactForm().run(dispatcher, tracker, domain)
+    assert "utter_carry_on_here" not in responses(dispatcher)
+    assert not any(e.get("event") == "followup" for e in events)  # the contact question goes on
 
 
 async def test_no_thanks_i_want_a_human_declines_the_callback_and_hands_off(store, dispatcher, domain, open_now):
