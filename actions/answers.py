@@ -367,7 +367,9 @@ def day_of_month_correction(text: str) -> Optional[DayCorrection]:
     """Only a bare day ('the 5th', 'it was the 5th not the 3rd' -> 5): a full date is parsed
     as a date by the fact parsers instead."""
     plain = _normalise(text)
-    if re.search(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|\d{1,4}[/.\-]\d", plain):
+    # (the months' own words: "maybe the 10th" names no May)
+    if re.search(r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?"
+                 r"|nov(?:ember)?|dec(?:ember)?)\b|\d{1,4}[/.\-]\d", plain):
         return None
     match = re.search(r"\bthe (\d{1,2})(?:st|nd|rd|th)\b|\b(\d{1,2})(?:st|nd|rd|th)\b", plain)
     if not match:

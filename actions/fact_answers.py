@@ -28,6 +28,7 @@ from actions.parsing import (
 )
 from actions.policy_answers import policy_answer
 from actions.understanding import category_ranking, understanding_settings
+from bot.catalog import human_month
 from bot.tickets.model import FACT_UNAVAILABLE
 
 # Intents a free-text product answer never has: what the customer asked or said instead.
@@ -186,8 +187,37 @@ class FactAnswers:
         else:
             day = parse_date(text, today)
         if not day:
+            month = self._month_without_day(text, tracker, today)
+            if month is not None:
+                return await self._month_only(month, dispatcher, tracker)
             return await self._not_read("purchase_date", "utter_invalid_purchase_date", dispatcher, tracker)
         return {"purchase_date": day, **self._other_facts(text, tracker, "purchase_date")}
+
+    @staticmethod
+    def _month_without_day(text: str, tracker: Tracker, today) -> Optional[str]:
+        """"March 2025 I think", "in feb 2025": the month ("2025-03") a purchase date answer
+        names without its day (not one still to come); else the month already noted when this
+        answer says the day isn't known."""
+        named = month_named(text, today)
+        if named is not None and named[1] is not None:
+            month = f"{named[1]:04d}-{named[0]:02d}"
+            return month if month <= today.isoformat()[:7] else None
+        if says_unavailable(text) and tracker.get_slot("purchase_month"):
+            return tracker.get_slot("purchase_month")
+        return None
+
+    async def _month_only(self, month: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+        """A month without its day: the day is asked for once ("Which day in March 2025?"),
+        not counted as a miss; not known, the month is noted (the ticket's dates_mentioned)
+        and the date marked unavailable, and the month decides the policy when every day of
+        it would (found in the role-play, round 3: "March 2025 I think" got "you don't have
+        the date" and no policy, though any day of March 2025 is inside the warranty)."""
+        words = human_month(month)
+        if says_unavailable(text_of(tracker)) or tracker.get_slot("purchase_month") == month:
+            dispatcher.utter_message(response="utter_fact_month_only", month=words)
+            return {"purchase_date": FACT_UNAVAILABLE, "purchase_month": month}
+        dispatcher.utter_message(response="utter_ask_day_in_month", month=words)
+        return {"purchase_date": None, "purchase_month": month}
 
     async def validate_amount(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         if _set_by_an_action(value, tracker):

@@ -17,7 +17,7 @@ FACT_SLOTS = FACT_NAMES
 # fact_to_correct when what is wrong at the read-back is the topic (the category).
 TOPIC = "category"
 FORM_SLOTS = FACT_SLOTS + (
-    "amount_currency", "facts_confirmed", "facts_disputed", "fact_to_correct", "remedy_choice", "explanation_response",
+    "amount_currency", "purchase_month", "facts_confirmed", "facts_disputed", "fact_to_correct", "remedy_choice", "explanation_response",
     "callback_choice", "callback_window", "callback_phone", "callback_decided_at", "callback_windows_offered",
     "times_asked", "category_options",
 )
@@ -38,12 +38,22 @@ def words_of(text: str) -> List[str]:
 
 
 def policy_variant(tracker: Tracker) -> Dict[str, Any]:
-    """The catalog variant the category, sub-reason and confirmed facts select."""
+    """The catalog variant the category, sub-reason and confirmed facts select (a purchase
+    month, the day not known, selects one when every day of it would)."""
     cat = context.catalog()
-    return cat.select_variant(
-        tracker.get_slot("category"), tracker.get_slot("sub_reason"),
-        ticketing.facts_from_slots(tracker), context.today(cat),
-    )
+    facts = ticketing.facts_from_slots(tracker)
+    if tracker.get_slot("purchase_date") == FACT_UNAVAILABLE:
+        by_month = month_decision(tracker)
+        if by_month is not None:
+            return by_month
+    return cat.select_variant(tracker.get_slot("category"), tracker.get_slot("sub_reason"), facts, context.today(cat))
+
+
+def month_decision(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The variant the purchase month decides, or None (no month, or its days differ)."""
+    cat = context.catalog()
+    return cat.month_variant(tracker.get_slot("category"), tracker.get_slot("sub_reason"), ticketing.facts_from_slots(tracker),
+                             tracker.get_slot("purchase_month"), context.today(cat))
 
 
 def with_slots(tracker: Tracker, events: List[EventType]) -> Tracker:
@@ -70,6 +80,9 @@ def policy_known(tracker: Tracker) -> bool:
     choose between "inside the 30 days" and "warranty ended": then no policy is stated and
     a colleague checks the date first (docs/design.md#precise-facts)."""
     if tracker.get_slot("purchase_date") != FACT_UNAVAILABLE:
+        return True
+    if month_decision(tracker) is not None:
+        # "March 2025, I don't know the day": every day of March 2025 is inside the warranty.
         return True
     cat = context.catalog()
     category = cat.category(tracker.get_slot("category"))

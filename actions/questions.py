@@ -12,8 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context, ticketing
 from actions.form_state import TOPIC, correctable_details, policy_known, policy_variant
-from actions.parsing import read_facts
-from bot.catalog import Statement, human_date
+from actions.parsing import month_named, read_facts
+from bot.catalog import Statement, human_date, human_month
 from bot.speech import speakable_date, speakable_order_id
 from bot.tickets.model import CallbackState
 
@@ -43,6 +43,11 @@ class ActionAskFactsConfirmed(Action):
         if facts["purchase_date"]:
             written.append(read_back("purchase_date", facts["purchase_date"]))
             spoken.append(f"bought on {speakable_date(facts['purchase_date'])}")
+        elif tracker.get_slot("purchase_month"):
+            # the month the customer gave, the day not known (a colleague confirms it)
+            month = human_month(tracker.get_slot("purchase_month"))
+            written.append(f"bought in {month} (day not known)")
+            spoken.append(f"bought in {month}")
         if facts["amount"] is not None:
             written.append(read_back("amount", facts["amount"], facts["currency"]))
             spoken.append(read_back("amount", facts["amount"], facts["currency"]))
@@ -109,6 +114,19 @@ class ActionAskOrderId(_AskFact):
 class ActionAskPurchaseDate(_AskFact):
     fact = "purchase_date"
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        # "HP Envy, bought in feb 2025": the day in that month is asked for, not the whole date.
+        cat = context.catalog()
+        today = context.today(cat)
+        month = tracker.get_slot("purchase_month")
+        named = month_named(tracker.get_slot("customer_demand") or "", today) if not month else None
+        if named is not None and named[1] is not None and f"{named[1]:04d}-{named[0]:02d}" <= today.isoformat()[:7]:
+            month = f"{named[1]:04d}-{named[0]:02d}"
+        if month:
+            dispatcher.utter_message(response="utter_ask_day_in_month", month=human_month(month))
+            return [SlotSet("purchase_month", month)]
+        return await super().run(dispatcher, tracker, domain)
+
     def _title(self, value: Any) -> str:
         return human_date(value)
 
@@ -174,7 +192,7 @@ async def state_expectations(dispatcher: CollectingDispatcher, tracker: Tracker)
     if not policy_known(tracker):
         return ticket
     variant = policy_variant(tracker)
-    statements = cat.statements(variant, ticketing.facts_from_slots(tracker), context.today(cat))
+    statements = cat.statements(variant, ticketing.facts_from_slots(tracker), context.today(cat), month=tracker.get_slot("purchase_month"))
     for statement in ticketing.record_disclosures(ticket, statements):
         dispatcher.utter_message(response=f"utter_expectation_{statement.kind}", statement=statement.text)
     ticketing.sync_ticket(ticket, tracker)

@@ -156,6 +156,12 @@ def dates_mentioned(ticket: Dict[str, Any], tracker: Tracker) -> List[Dict[str, 
             entry = {"date": day, "what": what}
             if entry not in dates:
                 dates.append(entry)
+    month = tracker.get_slot("purchase_month")
+    if month and tracker.get_slot("purchase_date") == FACT_UNAVAILABLE:
+        # "March 2025, I don't know the day": the month, as the customer gave it
+        entry = {"date": month, "what": "bought (month only)"}
+        if entry not in dates:
+            dates.insert(0, entry)
     return dates[:MAX_DATES_MENTIONED]
 
 

@@ -20,13 +20,14 @@ import yaml
 from bot import settings
 from bot.catalog_validation import ABUSIVE_CUES, AUDIENCES, DAYS, CatalogError, purchase_limit, validate
 from bot.tickets.ids import TicketIdFormat
-from bot.tickets.model import STATUSES
+from bot.tickets.model import FACT_UNAVAILABLE, STATUSES
 
 DEFAULT_PATH = settings.DEFAULT_CATALOG_PATH
 # The id of the choice after the remedies, none of them (catalog `no_remedy`).
 NO_REMEDY_ID = "none"
 
-__all__ = ["ABUSIVE_CUES", "Catalog", "CatalogError", "DAYS", "DEFAULT_PATH", "NO_REMEDY_ID", "Statement", "days_since", "human_date", "load_catalog"]
+__all__ = ["ABUSIVE_CUES", "Catalog", "CatalogError", "DAYS", "DEFAULT_PATH", "NO_REMEDY_ID", "Statement", "days_since", "human_date",
+           "human_month", "load_catalog"]
 
 
 @dataclass(frozen=True)
@@ -166,21 +167,45 @@ class Catalog:
                 return variant
         return sub["variants"][-1]
 
-    def statements(self, variant: Dict[str, Any], facts: Dict[str, Any], today: date) -> List[Statement]:
+    def statements(self, variant: Dict[str, Any], facts: Dict[str, Any], today: date, month: Optional[str] = None) -> List[Statement]:
+        """The variant's statements with the facts in; with only a purchase `month`, the
+        deadline is said as a month too ("until March 2027")."""
         limit = self._deadline_limit(variant)
+        days = _month_days(month, today) if facts.get("purchase_date") in (None, "", FACT_UNAVAILABLE) else None
+        deadline = human_month(_after(days[0], limit)) if days else human_date(_after(facts.get("purchase_date"), limit))
         values = {
             "order_id": facts.get("order_id") or "",
             "purchase_date": human_date(facts.get("purchase_date")),
             "amount": facts.get("amount") or "",
             "product": facts.get("product") or "your product",
             "days_since_purchase": days_since(facts.get("purchase_date"), today) or "",
-            "deadline": human_date(_after(facts.get("purchase_date"), limit)),
+            "deadline": deadline,
         }
         out = []
         for kind in ("will", "cannot", "why", "alternative"):
             if variant.get(kind):
                 out.append(Statement(f"{variant['id']}.{kind}", kind, variant[kind].format(**values)))
         return out
+
+    def month_variant(self, code: Optional[str], sub_reason: Optional[str], facts: Dict[str, Any], month: Optional[str],
+                      today: date) -> Optional[Dict[str, Any]]:
+        """The variant a purchase month ("2025-03", the day not known) selects, when every day
+        of it the customer could have bought on selects the same one and its statements need
+        no exact day (no {purchase_date}, no {days_since_purchase}, and one deadline month);
+        None when the day decides (docs/design.md#precise-facts)."""
+        days = _month_days(month, today)
+        if days is None:
+            return None
+        first, last = (self.select_variant(code, sub_reason, {**facts, "purchase_date": d}, today) for d in days)
+        if first["id"] != last["id"]:
+            return None
+        texts = " ".join(str(first.get(kind) or "") for kind in ("will", "cannot", "why", "alternative"))
+        if "{purchase_date}" in texts or "{days_since_purchase}" in texts:
+            return None
+        limit = self._deadline_limit(first)
+        if "{deadline}" in texts and len({(_after(d, limit) or "")[:7] for d in days}) != 1:
+            return None
+        return first
 
     def _deadline_limit(self, variant: Dict[str, Any]) -> Optional[Tuple[str, int]]:
         """The limit a variant's text talks about: its own, or (for the fallback variant,
@@ -298,6 +323,27 @@ def human_date(iso_day: Optional[str]) -> str:
     except ValueError:
         return iso_day
     return f"{day.day} {day:%B %Y}"
+
+
+def human_month(iso: Optional[str]) -> str:
+    """'2025-03' or '2025-03-14' -> 'March 2025'."""
+    try:
+        return date.fromisoformat(f"{iso[:7]}-01").strftime("%B %Y") if iso else ""
+    except ValueError:
+        return iso or ""
+
+
+def _month_days(month: Optional[str], today: date) -> Optional[Tuple[str, str]]:
+    """The first and the last day of a month ("2025-03") the customer could have bought on
+    (not after today), as ISO days; None for no month, or one not begun."""
+    try:
+        first = date.fromisoformat(f"{month}-01") if month else None
+    except ValueError:
+        return None
+    if first is None or first > today:
+        return None
+    last = min(date(first.year, first.month, calendar.monthrange(first.year, first.month)[1]), today)
+    return first.isoformat(), last.isoformat()
 
 
 def _after(iso_day: Optional[str], limit: Optional[Tuple[str, int]]) -> Optional[str]:

@@ -110,6 +110,9 @@ _AFTER_CUES = re.compile(
     r"|(?:took|brought|taken|handed)\s+(?:it|them|the\s+\w+)\s+(?:back|in)|dropped\s+(?:it|them|the\s+\w+)\s+off|reduced|dropped"
     r"|(?<!\bin the )(?<!\bin a )(?<!\bin your )(?<!\bin their )sale|refunded|refund"
     r"|cancel(?:l)?ed|collected|collection|broke|broken|stopped|failed|fitted|installed|repaired"
+    # sent away to be repaired ("my laptop went for repair 3 weeks ago": found in the role-play,
+    # recorded as the purchase date)
+    r"|(?:went|gone|sent|taken|booked|in)\s+(?:\w+\s+)?for\s+(?:a\s+|its\s+|the\s+)?repairs?|(?:at|to)\s+the\s+repair\s+(?:centre|center|shop)"
     # a breakdown, in the words customers use for one (verbs: "a faulty kettle I bought" is a purchase)
     r"|died|packed\s+(?:in|up)|(?:went|gone)\s+(?:kaput|dead|wrong)|spoil(?:t|ed|s)?|conked\s+out|gave\s+up|leaked)\b"
 )

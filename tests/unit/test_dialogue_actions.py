@@ -20,8 +20,8 @@ from actions.complaint import ActionStartComplaint, ValidateComplaintForm, callb
 from actions.fact_answers import fact_corrections
 from actions.fallback import ActionHandleFallback
 from actions.handoff import ActionFinishHandOff, ActionHandOff, ValidateContactForm
-from actions.form_state import policy_variant, with_slots
-from actions.questions import ActionAskCallbackWindow, ActionAskCategoryChoice, ActionAskFactsConfirmed, ActionAskFactToCorrect
+from actions.form_state import policy_known, policy_variant, with_slots
+from actions.questions import ActionAskCallbackWindow, ActionAskCategoryChoice, ActionAskFactsConfirmed, ActionAskFactToCorrect, ActionAskPurchaseDate
 from actions.retried_turn import FAULT_MARKER
 from bot import clock
 from bot.rasa_ext.channels import rest
@@ -1219,3 +1219,59 @@ async def test_a_fact_repeated_at_the_read_back_is_not_asked_again(store, dispat
     result = await ValidateComplaintForm().validate_facts_confirmed(None, dispatcher, tracker, domain)
     assert result.get("fact_to_correct") is None and result.get("order_id", "ORD-4400918") == "ORD-4400918"
     assert result.get("purchase_date", "2026-10-02") == "2026-10-02"
+
+
+# ---- a purchase month without its day -------------------------------------------------------
+def test_a_month_decides_the_policy_only_when_every_day_of_it_would():
+    cat = context.catalog()
+    today = datetime(2026, 12, 1).date()
+    facts = {"order_id": "ORD-4455667", "purchase_date": None}
+    warranty = cat.month_variant("product_quality", "faulty", facts, "2025-03", today)
+    assert warranty["id"] == "PQ-WARRANTY"
+    said = [s.text for s in cat.statements(warranty, facts, today, month="2025-03")]
+    assert "until March 2027" in said[0]
+    # a refusal names the purchase date, and "days ago" needs the day: the day decides
+    assert cat.month_variant("product_quality", "faulty", facts, "2024-11", today) is None
+    assert cat.month_variant("product_quality", "faulty", facts, "2026-11", today) is None
+    # the warranty ends inside that month for some days and not for others
+    assert cat.month_variant("repair_warranty", "warranty_claim", facts, "2024-11", today) is None
+    assert cat.month_variant("product_quality", "faulty", facts, "2027-01", today) is None  # not yet begun
+
+
+async def test_march_2025_i_think_asks_the_day_then_the_month_decides(store, dispatcher, domain):
+    """Found in the role-play (round 3): "March 2025 I think" got "you don't have the date" and
+    no policy at all, though any day of March 2025 is inside the 2-year warranty."""
+    slots = {"category": "product_quality", "sub_reason": "faulty", "order_id": "ORD-4455667", "product": "air fryer",
+             "customer_demand": "my ninja air fryer stopped heating"}
+    tracker = make_tracker("i bought it in March 2025 I think", "inform", slots, requested_slot="purchase_date")
+    result = await ValidateComplaintForm().validate_purchase_date(None, dispatcher, tracker, domain)
+    assert result == {"purchase_date": None, "purchase_month": "2025-03"}
+    assert responses(dispatcher) == ["utter_ask_day_in_month"] and dispatcher.messages[0]["month"] == "March 2025"
+
+    told = CollectingDispatcher()
+    tracker = make_tracker("no idea of the exact day sorry", "deny", {**slots, **result}, requested_slot="purchase_date")
+    result = await ValidateComplaintForm().validate_purchase_date(None, told, tracker, domain)
+    assert result == {"purchase_date": "unavailable", "purchase_month": "2025-03"}
+    assert responses(told) == ["utter_fact_month_only"]
+    after = make_tracker("", None, {**slots, **result})
+    assert policy_known(after) and policy_variant(after)["id"] == "PQ-WARRANTY"
+    ticket = ticketing.sync_ticket(new_ticket("C-20261201-0001", "conv-1", "rest", clock.now()), after)
+    assert {"date": "2025-03", "what": "bought (month only)"} in ticket["dates_mentioned"]
+    read = CollectingDispatcher()
+    await ActionAskFactsConfirmed().run(read, after, domain)
+    assert "bought in March 2025 (day not known)" in read.messages[0]["facts"]
+
+
+async def test_a_day_given_after_the_month_is_that_months_day(store, dispatcher, domain):
+    slots = {"category": "product_quality", "sub_reason": "faulty", "order_id": "ORD-4455667", "purchase_month": "2025-03",
+             "customer_demand": "HP Envy laptop, bought in march 2025, screen flickers"}
+    tracker = make_tracker("maybe the 10th?", "inform", slots, requested_slot="purchase_date")
+    result = await ValidateComplaintForm().validate_purchase_date(None, dispatcher, tracker, domain)
+    assert result["purchase_date"] == "2025-03-10"
+
+
+async def test_a_month_in_the_complaint_asks_for_its_day(store, dispatcher, domain):
+    tracker = make_tracker("", None, {"customer_demand": "my HP Envy, bought in feb 2025, won't charge"}, requested_slot="purchase_date")
+    events = await ActionAskPurchaseDate().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_ask_day_in_month"] and dispatcher.messages[0]["month"] == "February 2025"
+    assert slot_events(events) == {"purchase_month": "2025-02"}

@@ -151,6 +151,9 @@ def test_of_several_dates_the_one_tied_to_buying_is_the_purchase_date(text, boug
     ("That all looks fine to me, though I would add that I posted it on 2 November", "2026-11-02"),
     ("I sent them on the 5th of november", "2026-11-05"),
     ("took it back to the store on the 3rd", "2026-11-03"),
+    # sent away for repair (role-play: "went for repair 3 weeks ago" was the purchase date)
+    ("sent it in for repair on 3 November", "2026-11-03"),
+    ("my laptop went for repair under warranty 3 weeks ago", "2026-11-01"),
 ])
 def test_a_date_of_what_happened_after_buying_is_never_the_purchase_date(text, after):
     # Asked for instead: a return, a price drop or a breakdown says nothing about the warranty.

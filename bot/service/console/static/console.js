@@ -139,9 +139,11 @@
 
   // "2026-11-12" as "12 Nov 2026": a calendar day, never shifted by the agent's time zone.
   function day(iso) {
+    var months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    var month = /^(\d{4})-(\d{2})$/.exec(iso || "");  // a month the customer gave without its day
+    if (month) return months[parseInt(month[2], 10) - 1] + " " + month[1];
     var parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
     if (!parts) return String(iso);
-    var months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     return parseInt(parts[3], 10) + " " + months[parseInt(parts[2], 10) - 1] + " " + parts[1];
   }
 
