@@ -4,6 +4,7 @@ questions are asked in actions/questions.py; the close in actions/closure.py."""
 from __future__ import annotations
 
 import copy
+import re
 from datetime import timedelta
 from typing import Any, Dict, List, Optional, Text
 
@@ -92,9 +93,13 @@ class ActionStartComplaint(Action):
         return "action_start_complaint"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        if intent_of(tracker) == NEW_COMPLAINT:
+        new_problem = intent_of(tracker) == NEW_COMPLAINT
+        if new_problem:
             # "It's a new problem": the message just added to the recorded complaint opens its own.
             tracker = _as_if_said(tracker, tracker.get_slot("added_message"))
+        events = None if new_problem else await _add_to_verified_complaint(dispatcher, tracker)
+        if events is not None:
+            return events
         events = await self._start(dispatcher, tracker)
         # A hand-off (a pause, or its contact form) or the fallback's answer goes first.
         if started_by_rule(tracker.latest_message) or any(e.get("event") in ("followup", "pause") for e in events):
@@ -157,6 +162,45 @@ class ActionStartComplaint(Action):
         if urgent:
             return events + await hand_off_urgent(dispatcher, with_slots(tracker, events), urgent)
         return events
+
+
+async def _add_to_verified_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """A customer who proved in this conversation that an open complaint of another one is
+    theirs (its status, asked with its reference) and now tells more about the same thing
+    ("I want to add something: the tracking now says delivered to neighbour"): it goes on that
+    complaint's history for the colleague, word for word, with "It's a new problem" one click
+    away; never a second complaint that asks again for the order number (found in the
+    role-play, round 3: a duplicate, and "add it to C-..." not understood). Only a note is
+    added: the other conversation's record and contact details stay as they are."""
+    verified = ticketing.verified_ids(tracker)
+    if not verified or tracker.get_slot("complaint_recorded") or tracker.get_slot("ticket_id") not in (None, verified[-1]):
+        return None
+    ticket = await ticketing.owned_ticket(tracker, verified[-1])
+    if ticket is None or ticket.get("status") not in (Status.OPEN, Status.HANDED_OFF) or ticket.get("conversation_id") == tracker.sender_id:
+        return None
+    cat = context.catalog()
+    text = text_of(tracker)
+    if privacy_request(text) or urgent_flags(text):
+        return None
+    order = extract_facts(text, cat, context.today(cat)).get("order_id")
+    if order and order != (ticket.get("facts") or {}).get("order_id"):
+        return None  # another order: another complaint
+    decision = decision_of(tracker, cat)
+    if decision.category not in (None, "other", ticket.get("category")) and not _ADDS.search(text.lower()):
+        return None  # something else went wrong, said as such
+    record(ticket, Actor.CUSTOMER, HistoryAction.ADDED_BY_CUSTOMER, note=mask_secrets(text)[:ticketing.MAX_TEXT], at=context.now())
+    await ticketing.save(ticket)
+    category = cat.category(ticket.get("category"))
+    dispatcher.utter_message(response="utter_added_to_complaint", ticket_id=ticket["ticket_id"],
+                             about=category.get("in_plain_words") or category.get("label") or "your complaint",
+                             buttons=cat.buttons("added_to_complaint"))
+    added = {key: tracker.latest_message.get(key) for key in ("text", "intent", "intent_ranking", "entities", "complaint_category")}
+    return [SlotSet("added_message", added), FollowupAction("action_listen")]
+
+
+# "I want to add something", "also", "one more thing", "update on my complaint": more about the
+# complaint already made, whatever category its words suggest.
+_ADDS = re.compile(r"\b(?:add|adding|also|one more thing|another thing|update|more information|more info|forgot to (?:say|mention)|further to)\b")
 
 
 def _as_if_said(tracker: Tracker, message: Optional[Dict[str, Any]]) -> Tracker:

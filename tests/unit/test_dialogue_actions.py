@@ -1275,3 +1275,42 @@ async def test_a_month_in_the_complaint_asks_for_its_day(store, dispatcher, doma
     events = await ActionAskPurchaseDate().run(dispatcher, tracker, domain)
     assert responses(dispatcher) == ["utter_ask_day_in_month"] and dispatcher.messages[0]["month"] == "February 2025"
     assert slot_events(events) == {"purchase_month": "2025-02"}
+
+
+# ---- more about a complaint proved in another conversation ------------------------------------
+async def _verified_elsewhere(store, domain):
+    """A delivery complaint opened in conv-1, proved in conv-2 (its status asked with the order number)."""
+    start = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), make_tracker(
+        "my kettle never arrived, order ORD-7712345", "complain_delivery", parse=sure("delivery")), domain))
+    ticket = await store.get(start["ticket_id"])
+    other = make_tracker("", None, {}, sender="conv-2")
+    granted = ticketing.grant(ticket, other, "order number")
+    await store.save(ticket)
+    return ticket["ticket_id"], slot_events(granted)
+
+
+async def test_more_about_a_complaint_proved_here_goes_on_it_not_a_new_one(store, dispatcher, domain):
+    """Found in the role-play (round 3): after checking C-...-0009's status, "I want to add
+    something: the tracking now says delivered to neighbour" opened a second complaint."""
+    ticket_id, slots = await _verified_elsewhere(store, domain)
+    text = "ok thanks. I want to add something: the tracking now says 'delivered to neighbour' but none of my neighbours have it"
+    tracker = make_tracker(text, "complain_delivery", slots, sender="conv-2", parse=sure("delivery"))
+    events = await ActionStartComplaint().run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_added_to_complaint"] and dispatcher.messages[0]["ticket_id"] == ticket_id
+    assert {"event": "followup", "timestamp": None, "name": "action_listen"} in events
+    ticket = await store.get(ticket_id)
+    assert ticket["history"][-1]["action"] == "added_by_customer" and "neighbour" in ticket["history"][-1]["note"]
+    assert ticket["conversation_id"] == "conv-1"  # its record stays the other conversation's
+    assert len(await store.find(conversation_id="conv-2")) == 0  # no second complaint
+
+
+@pytest.mark.parametrize("text, category", [
+    ("also my toaster from order ORD-9988776 is broken", "product_quality"),  # another order
+    ("separately, the staff at the Leeds store were rude to me", "staff_conduct"),  # another thing, said as such
+])
+async def test_another_problem_after_a_proved_complaint_is_its_own(store, dispatcher, domain, text, category):
+    ticket_id, slots = await _verified_elsewhere(store, domain)
+    tracker = make_tracker(text, f"complain_{category}", slots, sender="conv-2", parse=sure(category))
+    await ActionStartComplaint().run(dispatcher, tracker, domain)
+    assert "utter_added_to_complaint" not in responses(dispatcher)
+    assert len(await store.find(conversation_id="conv-2")) == 1
