@@ -350,6 +350,20 @@ def carries_on(text: str) -> bool:
     return bool(_CARRIES_ON.search((text or "").lower().replace("’", "'")))
 
 
+# "no thanks", "that's ok", "I'm fine thanks", "nothing for me": the offers declined politely,
+# the decision not disputed (a whole message, nothing else in it).
+_POLITE_DECLINE = re.compile(
+    r"^(?:(?:no|nah|nope|oh|ok|okay|well)\s+)*(?:thanks|thank you|thank u|ta|cheers|(?:i'?m|im|i am)\s+(?:fine|ok|okay|good|alright)(?:\s+thanks)?"
+    r"|(?:that'?s|thats|it'?s|its)\s+(?:ok|okay|fine|alright|all right)(?:\s+thanks)?|no need|not needed|none needed"
+    r"|nothing(?:\s+for\s+me)?(?:\s+thanks)?|(?:i\s+)?(?:don'?t|do\s+not)\s+need\s+(?:anything|any of (?:those|these|them))(?:\s+thanks)?)"
+    r"(?:\s+(?:bye|goodbye|cheers))?$")
+
+
+def polite_decline(text: str) -> bool:
+    """The offers declined politely ("no thanks", "that's ok"), nothing disputed."""
+    return bool(_POLITE_DECLINE.match(_normalise(text)))
+
+
 def leaves(text: str) -> bool:
     """The customer is leaving the conversation now ("bye", "gotta go", "forget it")."""
     lowered = _normalise(text)

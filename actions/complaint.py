@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import context, ticketing
 from actions.answers import (
-    NO, YES, asks_back, content_words, disagrees, first_words_answer, is_question, just_asking, about_money_taken, leaves, match_option, options_named_by, match_window, ordinal_pick, says_unavailable, undecided,
+    NO, YES, asks_back, content_words, disagrees, first_words_answer, is_question, just_asking, about_money_taken, leaves, polite_decline, match_option, options_named_by, match_window, ordinal_pick, says_unavailable, undecided,
     yes_or_no, yes_then_more,
 )
 from actions.form_state import (
@@ -455,6 +455,11 @@ class ValidateComplaintForm(FactAnswers, FormValidationAction):
             # "None of these" after a decision that refuses nothing declines the extras; it
             # objects to nothing (found in the role-play: an objection was put on record).
             return {"remedy_choice": none}
+        if by_button is None and not text.startswith("/") and polite_decline(text):
+            # "no thanks", "that's ok" at the offers (found live: recorded as an objection to the
+            # decision): none of the extras; whether the decision is acceptable is asked next
+            # (or was just said: "that's ok").
+            return {"remedy_choice": none, **({"explanation_response": "accepted"} if yes_or_no(text) == YES else {})}
         if (chosen == none or intent_of(tracker) in ({"reject_explanation"} | DENY) or yes_or_no(text) == NO
                 or (not text.startswith("/") and (first_words_answer(text) == NO or disagrees(text)))):
             # "sorry but i don't think that's right ...", "no. i disagree with this": an

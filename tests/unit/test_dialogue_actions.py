@@ -1314,3 +1314,19 @@ async def test_another_problem_after_a_proved_complaint_is_its_own(store, dispat
     await ActionStartComplaint().run(dispatcher, tracker, domain)
     assert "utter_added_to_complaint" not in responses(dispatcher)
     assert len(await store.find(conversation_id="conv-2")) == 1
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("no thanks", {"remedy_choice": "none"}),                                    # acceptance asked next
+    ("No thank you, bye", {"remedy_choice": "none"}),
+    ("That's OK", {"remedy_choice": "none", "explanation_response": "accepted"}),
+    ("no, that is not acceptable", {"remedy_choice": "none", "explanation_response": "rejected"}),
+])
+async def test_offers_declined_politely_are_no_objection(store, dispatcher, domain, text, expected):
+    """Found live: "no thanks" to a late parcel's voucher was recorded as an objection to the
+    decision ("your objection is recorded"); "That's OK" got "I didn't catch which one"."""
+    slots = {"category": "delivery", "sub_reason": "late", "facts_confirmed": True, "order_id": "ORD-7712345",
+             "customer_demand": "my kettle never arrived"}
+    tracker = make_tracker(text, "deny" if text.lower().startswith("no") else "affirm", slots, requested_slot="remedy_choice")
+    result = await ValidateComplaintForm().validate_remedy_choice(None, dispatcher, tracker, domain)
+    assert result == expected
