@@ -186,7 +186,10 @@ async def _add_to_verified_complaint(dispatcher: CollectingDispatcher, tracker: 
     if order and order != (ticket.get("facts") or {}).get("order_id"):
         return None  # another order: another complaint
     decision = decision_of(tracker, cat)
-    if decision.category not in (None, "other", ticket.get("category")) and not _ADDS.search(text.lower()):
+    adds = bool(_ADDS.search(text.lower()))
+    if decision.category is None and not decision.options and not adds:
+        return None  # only facts ("the 15 3 2023"): no news about anything yet
+    if decision.category not in (None, "other", ticket.get("category")) and not adds:
         return None  # something else went wrong, said as such
     record(ticket, Actor.CUSTOMER, HistoryAction.ADDED_BY_CUSTOMER, note=mask_secrets(text)[:ticketing.MAX_TEXT], at=context.now())
     await ticketing.save(ticket)

@@ -321,8 +321,41 @@ def _cue(view: str, span: Tuple[int, int], others: List[Tuple[int, int]]) -> Opt
     return kind, match.group(0)
 
 
-def _view(text: str, spec: FactSpec) -> str:
+# Days customers name instead of dating them ("on Black Friday", "Boxing Day last year"): each
+# said as its date, the latest one up to today unless a year is named (found in the role-play,
+# round 3: "Black Friday (27th Nov)" was read as last Friday, 4 December, a week later).
+_NAMED_DAYS = re.compile(
+    r"(?i)\b(?P<name>black\s+friday|cyber\s+monday|boxing\s+day|christmas\s+eve|christmas\s+day|new\s+year'?s\s+eve"
+    r"|new\s+year'?s\s+day|valentine'?s\s+day)(?:\s+(?:(?P<year>(?:19|20)\d{2})|(?P<which>last\s+year|this\s+year)))?\b")
+
+
+def _named_day(name: str, year: int) -> date:
+    name = re.sub(r"\s+", " ", name.lower().replace("'", ""))
+    if name in ("black friday", "cyber monday"):
+        november = date(year, 11, 1)
+        thanksgiving = november + timedelta(days=(3 - november.weekday()) % 7 + 21)  # the fourth Thursday
+        return thanksgiving + timedelta(days=1 if name == "black friday" else 4)
+    return {"boxing day": date(year, 12, 26), "christmas eve": date(year, 12, 24), "christmas day": date(year, 12, 25),
+            "new years eve": date(year, 12, 31), "new years day": date(year, 1, 1), "valentines day": date(year, 2, 14)}[name]
+
+
+def _dated_named_days(view: str, today: date) -> str:
+    def dated(match: re.Match) -> str:
+        if match.group("year"):
+            day = _named_day(match.group("name"), int(match.group("year")))
+        else:
+            year = today.year - (1 if (match.group("which") or "").lower().startswith("last") else 0)
+            day = _named_day(match.group("name"), year)
+            if day > today and not match.group("which"):
+                day = _named_day(match.group("name"), year - 1)
+        return f"{day.day} {day:%B %Y}"
+    return _NAMED_DAYS.sub(dated, view)
+
+
+def _view(text: str, spec: FactSpec, today: Optional[date] = None) -> str:
     view = normalise_numbers(text)
+    if today is not None:
+        view = _dated_named_days(view, today)
     view = blank(view, [s for _, s in ticket_refs(view, spec)])
     view = blank(view, [m.span() for m in spec.order_pattern.finditer(view)])  # order numbers are not dates
     view = blank(view, [m.span() for m in _HABIT.finditer(view)])
@@ -337,7 +370,7 @@ def _dated(text: str, today: date, spec: Optional[FactSpec] = None) -> Tuple[str
     the event named next to it (_cue)."""
     if not text or not text.strip():
         return "", ()
-    view = _view(text, current_spec(spec))
+    view = _view(text, current_spec(spec), today)
     found = [(day, span) for day, span in _found(view, today) if date(1990, 1, 1) <= day <= today]
     spans = [span for _, span in found]
     return view, tuple((day, span, _cue(view, span, [s for s in spans if s != span])) for day, span in found)

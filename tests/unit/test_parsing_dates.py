@@ -286,3 +286,21 @@ def test_the_day_of_what_staff_did_is_no_purchase_date_but_is_kept(text, event):
     today = date(2026, 12, 7)
     assert read_dates(text, today).value is None
     assert dated_events(text, today) == [event]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("bought it on black friday", "2025-11-28"),          # 2026's is still to come on 22 November
+    ("ordered on Black Friday 2024", "2024-11-29"),
+    ("got it on cyber monday last year", "2025-12-01"),
+    ("ordered it on Boxing Day last year", "2025-12-26"),
+    ("a present bought on christmas eve", "2025-12-24"),
+])
+def test_a_named_day_is_its_date(text, expected):
+    assert parse_date(text, TODAY) == expected
+
+
+def test_black_friday_is_never_last_friday():
+    """Found in the role-play (round 3): "Black Friday (27th Nov)" was read on 7 December as
+    last Friday, 4 December, which moved the price-protection window by a week."""
+    assert parse_date("I bought an iPad Air on Black Friday (27th Nov) for £499", date(2026, 12, 7)) == "2026-11-27"
+    assert parse_date("bought it on black friday", date(2026, 12, 7)) == "2026-11-27"
