@@ -27,9 +27,9 @@ from actions.handoff import hand_off_urgent, urgent_flags
 from actions.retried_turn import ticket_of_failed_turn
 from actions.parsing import extract_facts, parse_phone
 from actions.policy_answers import answered_instead, only_asks, policy_answer
-from bot.privacy import mask_secrets
 from actions.signals import message_emotion, overall_emotion, privacy_request
 from actions.understanding import FACTS_INTENT, NEW_COMPLAINT, CategoryDecision, category_ranking, complaint_outweighs_intent, decide_category, started_by_rule
+from bot.privacy import mask_secrets
 from bot.tickets.model import FACT_UNAVAILABLE, Actor, CallbackState, HistoryAction, Status, iso, issue_key, record
 
 
@@ -148,6 +148,8 @@ class ActionStartComplaint(Action):
             # answers the form's question); "only asking" ends it (_no_complaint).
             dispatcher.utter_message(response="utter_policy_answer_first", answer=asking.text)
             return events
+        if tracker.get_slot("information_only"):
+            events.append(SlotSet("information_only", None))  # a complaint after all
         ticket = await ticketing.load_or_create(tracker)
         if existing and not retried:  # the failed turn noted the join already
             record(ticket, Actor.CUSTOMER, HistoryAction.ADDED_COMPLAINT, at=context.now())
