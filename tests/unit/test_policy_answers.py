@@ -164,6 +164,10 @@ async def test_a_customer_only_asking_is_not_recorded_as_a_complaint(store, disp
     again = CollectingDispatcher()
     await ActionStartComplaint().run(again, make_tracker("how long is your warranty?", "complain_repair_warranty", slots, parse=sure("repair_warranty")), domain)
     assert responses(again) == ["utter_policy_answer"]
+    # and a complaint after all is one
+    later = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), make_tracker(
+        "actually my kettle from order ORD-1234567 broke", "complain_product_quality", slots, parse=sure("product_quality")), domain))
+    assert later["ticket_id"] and later["information_only"] is None
 
 
 async def test_an_unknown_charge_for_nothing_ordered_stays_a_complaint(store, dispatcher, domain):
