@@ -18,7 +18,7 @@ from bot.catalog import NO_REMEDY_ID, Statement
 from bot.privacy import mask_secrets
 from bot.tickets.model import FACT_NAMES, FACT_UNAVAILABLE, Actor, CallbackState, Channel, HistoryAction, RiskFlag, iso, new_ticket, record
 from actions import context
-from actions.parsing import dated_events
+from actions.parsing import dated_events, other_references
 from actions.priority import assess_priority
 from actions.signals import overall_emotion, risk_flags, style_hint
 
@@ -165,6 +165,19 @@ def dates_mentioned(ticket: Dict[str, Any], tracker: Tracker) -> List[Dict[str, 
     return dates[:MAX_DATES_MENTIONED]
 
 
+def references_mentioned(ticket: Dict[str, Any], tracker: Tracker) -> List[Dict[str, str]]:
+    """The customer's references besides the order number ({"what": "repair", "value":
+    "R-55821"}, an invoice, a tracking number): the colleague looks the case up by them
+    (role-play round 3: a repair reference and an invoice number were never recorded)."""
+    found = [dict(r) for r in ticket.get("references_mentioned") or []]
+    for text in customer_texts(tracker):
+        for what, value in other_references(text):
+            entry = {"what": what, "value": mask_secrets(value)}
+            if entry not in found:
+                found.append(entry)
+    return found[:MAX_DATES_MENTIONED]
+
+
 def unavailable_facts(tracker: Tracker) -> List[str]:
     return [name for name in FACT_NAMES if tracker.get_slot(name) == FACT_UNAVAILABLE]
 
@@ -241,6 +254,7 @@ def sync_ticket(ticket: Dict[str, Any], tracker: Tracker, said_now: Iterable[str
     ticket["facts"] = facts_from_slots(tracker)
     ticket["facts_unavailable"] = unavailable_facts(tracker)
     ticket["dates_mentioned"] = dates_mentioned(ticket, tracker)
+    ticket["references_mentioned"] = references_mentioned(ticket, tracker)
     ticket["facts_confirmed"] = tracker.get_slot("facts_confirmed") is True
     ticket["remedy"]["chosen"] = _remedy_chosen(tracker.get_slot("remedy_choice"))
     phone = caller_phone(tracker)

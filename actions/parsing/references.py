@@ -1,4 +1,5 @@
-"""Order numbers, ticket references and phone numbers: the identifiers in a message.
+"""Order numbers, ticket references, phone numbers and the customer's other references
+(a repair job, an invoice, a parcel's tracking): the identifiers in a message.
 
 Their forms come from the catalog (FactSpec); this module only knows how customers
 type and say them: "ord-0091827", "order no 6620194", "5 5 1 2 0 9 3" on the phone,
@@ -187,3 +188,43 @@ def parse_order_id(text: str, pattern: re.Pattern, prefix: str, bare: Optional[r
     base = current_spec()
     spec = FactSpec(**{**base.__dict__, "order_pattern": pattern, "order_prefix": prefix, "order_bare": bare or base.order_bare})
     return read_order_ids(text, spec, answering=bare is not None).value
+
+
+# What a customer's other references are called, as the ticket names them.
+_REFERENCE_KINDS = {"repair": "repair", "job": "repair", "invoice": "invoice", "inv": "invoice", "receipt": "invoice",
+                    "tracking": "tracking", "track": "tracking", "parcel": "tracking", "consignment": "tracking",
+                    "return": "return", "returns": "return", "rma": "return", "collection": "collection",
+                    "case": "case", "claim": "claim", "refund": "refund"}
+_LABELLED_REFERENCE = re.compile(
+    r"(?i)\b(?P<what>repair|job|invoice|inv|receipt|tracking|track|parcel|consignment|returns?|rma|collection|case|claim|refund)"
+    r"(?:\s*(?:ref(?:erence)?|no\.?|number|num|#|id|code))*(?:\s+(?:is|was))?\s*[:#.]?\s*"
+    r"(?P<value>(?=[A-Z0-9\-/]*\d)[A-Z]{0,4}[-/]?\d[A-Z0-9\-/]{2,24}[A-Z0-9])\b")
+# Forms that name themselves: a Royal Mail tracking number (two letters, nine digits, GB), "INV-...".
+_SELF_NAMED = ((re.compile(r"\b[A-Z]{2}\d{9}GB\b"), "tracking"), (re.compile(r"(?i)\bINV[-/]?\d[\d\-/]{3,20}\d\b"), "invoice"))
+
+
+def other_references(text: str, spec: Optional[FactSpec] = None) -> List[Tuple[str, str]]:
+    """(what, value) of each reference the customer gives besides the order number and our
+    ticket references: "repair ref R-55821" -> ("repair", "R-55821"), "KN123456789GB" ->
+    ("tracking", ...), "INV-20261130-118" -> ("invoice", ...). A key fact for the colleague
+    (docs/design.md#precise-facts); never an amount, a date or a phone number (a digit and
+    at least four characters, and not one of the other identifiers)."""
+    spec = current_spec(spec)
+    taken = [span for _, span in ticket_refs(text, spec)] + order_spans(text, spec)
+    found: List[Tuple[str, str]] = []
+
+    def add(what: str, value: str, span: Span) -> None:
+        if any(start < span[1] and span[0] < end for start, end in taken):
+            return
+        if re.fullmatch(r"\d{1,2}[/\-]\d{1,2}(?:[/\-]\d{2,4})?", value) or re.fullmatch(r"\d{1,3}(?:\.\d+)?", value):
+            return  # a date or a sum, not a reference
+        if value.upper() not in {v.upper() for _, v in found}:
+            found.append((what, value.upper() if re.search(r"[a-z]", value) and not re.search(r"[A-Z]", value) else value))
+            taken.append(span)
+
+    for match in _LABELLED_REFERENCE.finditer(text or ""):
+        add(_REFERENCE_KINDS[match.group("what").lower()], match.group("value"), match.span("value"))
+    for pattern, what in _SELF_NAMED:
+        for match in pattern.finditer(text or ""):
+            add(what, match.group(0), match.span())
+    return found

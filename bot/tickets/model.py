@@ -156,6 +156,8 @@ def new_ticket(ticket_id: str, conversation_id: str, channel: str, now: Optional
         "facts_confirmed": False,
         # Days tied to what happened besides buying ("arrived", "broke", "rang"): actions/ticketing.py.
         "dates_mentioned": [],
+        # The customer's other references ("repair", "R-55821"), as given: actions/ticketing.py.
+        "references_mentioned": [],
         "disclosures": [],
         "remedy": {"offered": [], "chosen": None},
         "emotion": {"label": Emotion.CALM, "score": 0.0},

@@ -1330,3 +1330,10 @@ async def test_offers_declined_politely_are_no_objection(store, dispatcher, doma
     tracker = make_tracker(text, "deny" if text.lower().startswith("no") else "affirm", slots, requested_slot="remedy_choice")
     result = await ValidateComplaintForm().validate_remedy_choice(None, dispatcher, tracker, domain)
     assert result == expected
+
+
+def test_the_customers_other_references_go_on_the_ticket(store):
+    tracker = make_tracker("my laptop went for repair 3 weeks ago, repair ref R-55821, still not back", "complain_repair_warranty",
+                           {"category": "repair_warranty"})
+    ticket = ticketing.sync_ticket(new_ticket("C-20261201-0001", "conv-1", "rest", clock.now()), tracker)
+    assert ticket["references_mentioned"] == [{"what": "repair", "value": "R-55821"}]

@@ -166,6 +166,8 @@
     });
     var dated = (t.dates_mentioned || []).map(function (d) { return day(d.date) + " (" + d.what + ")"; });
     if (dated.length) pairs.push(["Other dates", dated.join("; ")]);
+    var refs = (t.references_mentioned || []).map(function (r) { return r.value + " (" + r.what + ")"; });
+    if (refs.length) pairs.push(["Other references", refs.join("; ")]);
     pairs.push(["Read back", t.facts_confirmed ? el("span", { className: "ok", text: "confirmed by the customer" })
                                               : el("span", { className: "warn", text: "not confirmed" })]);
     return el("div", { "data-field": "facts" }, [el("h3", { text: "Facts" }), kv(pairs)]);
