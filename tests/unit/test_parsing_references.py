@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.parsing import other_references
-from actions.parsing import AMBIGUOUS, NONE, ONE, FactSpec, extract_facts, parse_order_id, parse_ticket_ref, read_amounts, read_facts, read_order_ids
+from actions.parsing import (
+    AMBIGUOUS, NONE, ONE, FactSpec, extract_facts, other_references, parse_order_id, parse_ticket_ref, read_amounts, read_facts, read_order_ids,
+)
 from bot.catalog import Catalog, CatalogError, load_catalog
 
 TODAY = date(2026, 11, 22)
