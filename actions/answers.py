@@ -31,9 +31,13 @@ _NO = re.compile(
 _FILLER = re.compile(r"\b(?:um+|erm+|er|uh+|hmm+|well|so|oh|ah|like|just|then|i guess|i think|i suppose|thanks|thank you|ta|cheers|mate|please|pls)\b")
 
 
+def _lowered(text: str) -> str:
+    """Lower case, with a typographic apostrophe as a plain one."""
+    return (text or "").lower().replace("’", "'")
+
+
 def _normalise(text: str) -> str:
-    lowered = (text or "").lower().replace("’", "'")
-    lowered = re.sub(r"[^\w' ]+", " ", lowered)
+    lowered = re.sub(r"[^\w' ]+", " ", _lowered(text))
     return re.sub(r"\s+", " ", lowered).strip()
 
 
@@ -332,7 +336,7 @@ def about_money_taken(text: str) -> bool:
 def just_asking(text: str) -> bool:
     """The customer says there is no complaint: nothing bought, nothing wrong, only asking;
     never when the message is about money taken ("I haven't ordered anything" then complains)."""
-    plain = (text or "").lower().replace("’", "'")
+    plain = _lowered(text)
     return bool(_NOTHING_WRONG.search(plain)) and not about_money_taken(plain)
 
 
@@ -347,7 +351,7 @@ _CARRIES_ON = re.compile(
 
 def carries_on(text: str) -> bool:
     """The customer would rather go on here than wait for a person."""
-    return bool(_CARRIES_ON.search((text or "").lower().replace("’", "'")))
+    return bool(_CARRIES_ON.search(_lowered(text)))
 
 
 # "no thanks", "that's ok", "I'm fine thanks", "nothing for me": the offers declined politely,

@@ -120,10 +120,9 @@ class ActionStartComplaint(Action):
             # answers it (and counts it, and hands off after too many), as for any message not understood.
             return [FollowupAction("action_handle_fallback")]
         decision = decision_of(tracker, cat)
-        answer = answered_instead(decision, text, cat, context.today(cat))
-        if answer is None and tracker.get_slot("information_only"):
-            # The customer said earlier that nothing had gone wrong: a question is a question.
-            answer = only_asks(text, cat, context.today(cat))
+        # The customer said earlier that nothing had gone wrong: a question is a question.
+        information_only = bool(tracker.get_slot("information_only"))
+        answer = answered_instead(decision, text, cat, context.today(cat), information_only)
         if answer is not None and not urgent_flags(text):
             # Only a question about the policy: answered, no complaint opened, and nothing of
             # an earlier complaint in this conversation forgotten.
@@ -141,7 +140,9 @@ class ActionStartComplaint(Action):
             events.append(SlotSet("ticket_id", retried or existing))
         tracker = with_slots(tracker, events)
 
-        asking = only_asks(text, cat, context.today(cat)) if described else None
+        # Asked already above when the category wasn't sure (or the customer was only asking).
+        asking = (answer if decision.category is None or information_only
+                  else only_asks(text, cat, context.today(cat))) if described else None
         if asking is not None and not retried and not existing and not urgent_flags(text):
             # "Can you price match Currys?", taken for a complaint: the policy answers it first,
             # and no complaint is opened until the customer says something went wrong (or just

@@ -23,7 +23,7 @@ from actions.form_state import (
     AFFIRM, DENY, FACT_SLOTS, TOPIC, correctable_details, facts_not_yet_given, intent_of, text_of, words_of,
 )
 from actions.parsing import (
-    AMBIGUOUS, clean_free_text, day_in_month, extract_facts, month_named, parse_date, parse_order_id, parse_product, read_amounts,
+    AMBIGUOUS, clean_free_text, day_in_month, extract_facts, month_named, month_with_year, parse_date, parse_order_id, parse_product, read_amounts,
     read_facts,
 )
 from actions.policy_answers import policy_answer
@@ -200,8 +200,7 @@ class FactAnswers:
         answer says the day isn't known."""
         named = month_named(text, today)
         if named is not None and named[1] is not None:
-            month = f"{named[1]:04d}-{named[0]:02d}"
-            return month if month <= today.isoformat()[:7] else None
+            return month_with_year(text, today)  # None for a month still to come
         if says_unavailable(text) and tracker.get_slot("purchase_month"):
             return tracker.get_slot("purchase_month")
         return None

@@ -155,12 +155,13 @@ def only_asks(text: str, cat: Catalog, today) -> Optional[PolicyAnswer]:
     return answer
 
 
-def answered_instead(decision, text: str, cat: Catalog, today) -> Optional[PolicyAnswer]:
+def answered_instead(decision, text: str, cat: Catalog, today, information_only: bool = False) -> Optional[PolicyAnswer]:
     """At the first message, a question about the policy the classifier took for no sure
     complaint ("do you price match Argos?", "how long is the warranty on a TV?") is answered
-    and opens no complaint; a complaint it is sure of goes on as one, its question answered
-    by the policy it is told (found in the role-play: a customer who had bought nothing was
-    asked for an order number and a purchase date, and given a complaint reference)."""
-    if decision.category is not None:
+    and opens no complaint; so is any such question once the customer said they were only
+    asking (`information_only`). A complaint it is sure of goes on as one, its question
+    answered by the policy it is told (found in the role-play: a customer who had bought
+    nothing was asked for an order number and a purchase date, and given a complaint reference)."""
+    if decision.category is not None and not information_only:
         return None
     return only_asks(text, cat, today)

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context, ticketing
 from actions.form_state import TOPIC, correctable_details, policy_known, policy_variant
-from actions.parsing import month_named, read_facts
+from actions.parsing import month_with_year, read_facts
 from bot.catalog import Statement, human_date, human_month
 from bot.speech import speakable_date, speakable_order_id
 from bot.tickets.model import CallbackState
@@ -118,10 +118,7 @@ class ActionAskPurchaseDate(_AskFact):
         # "HP Envy, bought in feb 2025": the day in that month is asked for, not the whole date.
         cat = context.catalog()
         today = context.today(cat)
-        month = tracker.get_slot("purchase_month")
-        named = month_named(tracker.get_slot("customer_demand") or "", today) if not month else None
-        if named is not None and named[1] is not None and f"{named[1]:04d}-{named[0]:02d}" <= today.isoformat()[:7]:
-            month = f"{named[1]:04d}-{named[0]:02d}"
+        month = tracker.get_slot("purchase_month") or month_with_year(tracker.get_slot("customer_demand") or "", today)
         if month:
             dispatcher.utter_message(response="utter_ask_day_in_month", month=human_month(month))
             return [SlotSet("purchase_month", month)]

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from bot import settings
-from bot.catalog_validation import ABUSIVE_CUES, AUDIENCES, DAYS, CatalogError, purchase_limit, validate
+from bot.catalog_validation import ABUSIVE_CUES, AUDIENCES, DAYS, STATEMENT_KINDS, CatalogError, purchase_limit, validate
 from bot.tickets.ids import TicketIdFormat
 from bot.tickets.model import FACT_UNAVAILABLE, STATUSES
 
@@ -182,7 +182,7 @@ class Catalog:
             "deadline": deadline,
         }
         out = []
-        for kind in ("will", "cannot", "why", "alternative"):
+        for kind in STATEMENT_KINDS:
             if variant.get(kind):
                 out.append(Statement(f"{variant['id']}.{kind}", kind, variant[kind].format(**values)))
         return out
@@ -199,7 +199,7 @@ class Catalog:
         first, last = (self.select_variant(code, sub_reason, {**facts, "purchase_date": d}, today) for d in days)
         if first["id"] != last["id"]:
             return None
-        texts = " ".join(str(first.get(kind) or "") for kind in ("will", "cannot", "why", "alternative"))
+        texts = " ".join(str(first.get(kind) or "") for kind in STATEMENT_KINDS)
         if "{purchase_date}" in texts or "{days_since_purchase}" in texts:
             return None
         limit = self._deadline_limit(first)

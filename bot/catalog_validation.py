@@ -22,6 +22,8 @@ ABUSIVE_CUES = "abusive"
 # calendar months (a "2-year" warranty is 24 months: the same date two years on, whatever
 # leap day falls inside; 730 days ended it a day early across a 29 February).
 PURCHASE_LIMITS = {"max_days_since_purchase": "days", "max_months_since_purchase": "months"}
+# What a policy variant may state, in the order it is said (docs/design.md#honesty).
+STATEMENT_KINDS = ("will", "cannot", "why", "alternative")
 REQUIRED_BUSINESS = ("name", "timezone", "currency", "locale", "default_phone_region", "ticket_id_prefix", "order_id")
 
 
@@ -269,7 +271,7 @@ def _policy_questions(data: Mapping[str, Any]) -> None:
             _words(f"{where}.cues[{i}]", group)
         based_on = _words(f"{where}.based_on", topic.get("based_on"))
         _known(f"{where}.based_on", based_on, variants, "policy variant")
-        said = " ".join(str(variants[v].get(kind) or "") for v in based_on for kind in ("will", "cannot", "why", "alternative"))
+        said = " ".join(str(variants[v].get(kind) or "") for v in based_on for kind in STATEMENT_KINDS)
         said += " " + " ".join(str(n) for v in based_on for n in (variants[v].get("when") or {}).values())
         unsupported = sorted(set(_NUMBER.findall(topic["answer"])) - set(_NUMBER.findall(said)))
         if unsupported:

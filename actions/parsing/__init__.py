@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any, Dict, Optional
 
 from actions.parsing.amounts import parse_amount, read_amounts
-from actions.parsing.dates import dated_events, day_in_month, month_named, parse_date, read_dates
+from actions.parsing.dates import dated_events, day_in_month, month_named, month_with_year, parse_date, read_dates
 from actions.parsing.reading import AMBIGUOUS, NONE, ONE, Money, Reading
 from actions.parsing.references import (
     other_references, parse_email, parse_order_id, parse_phone, parse_ticket_ref, read_order_ids, ticket_pattern,
@@ -21,7 +21,7 @@ from actions.parsing.text import clean_free_text, describes_problem, ordinal_cho
 
 __all__ = [
     "AMBIGUOUS", "NONE", "ONE", "FactSpec", "Money", "Reading", "clean_free_text", "dated_events", "day_in_month",
-    "describes_problem", "extract_facts", "month_named", "ordinal_choice", "other_references", "parse_amount", "parse_date", "parse_email",
+    "describes_problem", "extract_facts", "month_named", "month_with_year", "ordinal_choice", "other_references", "parse_amount", "parse_date", "parse_email",
     "parse_order_id", "parse_phone", "parse_product", "parse_ticket_ref", "read_amounts", "read_dates", "read_facts",
     "read_order_ids", "ticket_pattern",
 ]

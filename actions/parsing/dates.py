@@ -447,6 +447,16 @@ def month_named(text: str, today: date) -> Optional[Tuple[int, Optional[int]]]:
     return named.pop() if len(named) == 1 else None
 
 
+def month_with_year(text: str, today: date) -> Optional[str]:
+    """"2025-03" for a month named with its year and no day ("March 2025 I think", "bought in
+    feb 2025"), not one still to come; else None."""
+    named = month_named(text, today)
+    if named is None or named[1] is None:
+        return None
+    month = f"{named[1]:04d}-{named[0]:02d}"
+    return month if month <= today.isoformat()[:7] else None
+
+
 def day_in_month(day: int, month: int, year: Optional[int], today: date) -> Optional[str]:
     """ISO date of this day in the month (and year) the customer named before ("bought June
     2024" ... "the 5th"): without a year, the latest such day up to today; None if that day
