@@ -141,6 +141,7 @@ def facts_from_slots(tracker: Tracker) -> Dict[str, Any]:
 
 # The days a complaint is dated by are few; a long rant's every "yesterday" is not wanted.
 MAX_DATES_MENTIONED = 10
+MAX_REFERENCES_MENTIONED = 10
 
 
 def dates_mentioned(ticket: Dict[str, Any], tracker: Tracker) -> List[Dict[str, str]]:
@@ -175,7 +176,7 @@ def references_mentioned(ticket: Dict[str, Any], tracker: Tracker) -> List[Dict[
             entry = {"what": what, "value": mask_secrets(value)}
             if entry not in found:
                 found.append(entry)
-    return found[:MAX_DATES_MENTIONED]
+    return found[:MAX_REFERENCES_MENTIONED]
 
 
 def unavailable_facts(tracker: Tracker) -> List[str]:
